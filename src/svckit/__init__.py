@@ -1,0 +1,104 @@
+"""svckit: one chassis for async microservices.
+
+The names below load on first use, so ``import svckit`` costs almost nothing and a
+worker never imports what only an API needs. Kind-specific names live in their own
+packages: `svckit.messaging`, `svckit.cache`, `svckit.worker`, `svckit.api`,
+`svckit.bot` and `svckit.testing`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from svckit.core.errors import (
+        CacheError,
+        ConfigurationError,
+        DecodeError,
+        LifecycleError,
+        MessagingError,
+        MissingExtraError,
+        PublishError,
+        SvckitError,
+        UnroutableError,
+    )
+    from svckit.core.health import Health, HealthReport, HealthStatus
+    from svckit.core.logging import bind_context, configure_logging, get_logger
+    from svckit.core.resource import Resource
+    from svckit.core.retry import RetryPolicy
+    from svckit.core.service import Service, ServiceState
+    from svckit.core.settings import Environment, ServiceSettings
+    from svckit.core.work import DrainReport, InFlight, Intake
+
+__version__ = "0.1.0.dev0"
+
+_EXPORTS = {
+    "CacheError": "svckit.core.errors",
+    "ConfigurationError": "svckit.core.errors",
+    "DecodeError": "svckit.core.errors",
+    "DrainReport": "svckit.core.work",
+    "Environment": "svckit.core.settings",
+    "Health": "svckit.core.health",
+    "HealthReport": "svckit.core.health",
+    "HealthStatus": "svckit.core.health",
+    "InFlight": "svckit.core.work",
+    "Intake": "svckit.core.work",
+    "LifecycleError": "svckit.core.errors",
+    "MessagingError": "svckit.core.errors",
+    "MissingExtraError": "svckit.core.errors",
+    "PublishError": "svckit.core.errors",
+    "Resource": "svckit.core.resource",
+    "RetryPolicy": "svckit.core.retry",
+    "Service": "svckit.core.service",
+    "ServiceSettings": "svckit.core.settings",
+    "ServiceState": "svckit.core.service",
+    "SvckitError": "svckit.core.errors",
+    "UnroutableError": "svckit.core.errors",
+    "bind_context": "svckit.core.logging",
+    "configure_logging": "svckit.core.logging",
+    "get_logger": "svckit.core.logging",
+}
+
+__all__ = [  # noqa: RUF022 - sorted, with the version first
+    "__version__",
+    "CacheError",
+    "ConfigurationError",
+    "DecodeError",
+    "DrainReport",
+    "Environment",
+    "Health",
+    "HealthReport",
+    "HealthStatus",
+    "InFlight",
+    "Intake",
+    "LifecycleError",
+    "MessagingError",
+    "MissingExtraError",
+    "PublishError",
+    "Resource",
+    "RetryPolicy",
+    "Service",
+    "ServiceSettings",
+    "ServiceState",
+    "SvckitError",
+    "UnroutableError",
+    "bind_context",
+    "configure_logging",
+    "get_logger",
+]
+
+
+def __getattr__(name: str) -> Any:
+    """Load a public name from its module on first use (PEP 562)."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'svckit' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    """List the public names next to the module's own."""
+    return sorted({*globals(), *__all__})

@@ -1,0 +1,134 @@
+"""Settings: one class per service, read from the environment and ``.env``.
+
+Every service's settings subclass `ServiceSettings` and choose their own environment
+prefix::
+
+    class UsersSettings(ServiceSettings):
+        model_config = SettingsConfigDict(env_prefix="USERS_")
+
+        jwt_secret: SecretStr = SecretStr("dev-only-secret")
+
+The defaults are the embedded backends, so a service runs with no infrastructure. In
+production, settings refuse embedded backends and secrets left at their default, and the
+error names each variable to set.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from svckit.core.errors import ConfigurationError
+
+__all__ = ["EMBEDDED_SCHEMES", "Environment", "ServiceSettings"]
+
+#: URL schemes of the backends svckit embeds in the process. They keep no data across
+#: restarts and are not shared between processes, so production refuses them.
+EMBEDDED_SCHEMES = frozenset({"memory", "sqlite", "sqlite+aiosqlite"})
+
+
+class Environment(enum.StrEnum):
+    """Where a service runs; production turns on the safety checks."""
+
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class ServiceSettings(BaseSettings):
+    """The base of every service's settings.
+
+    Values come, highest first, from constructor arguments, environment variables (with
+    the class's ``env_prefix``, ``SVCKIT_`` unless a subclass sets another), the ``.env``
+    file in the working directory, and the defaults below.
+
+    Attributes:
+        service_name: Names the service in logs, traces, metrics and queue names.
+        environment: ``development``, ``test`` or ``production``.
+        log_level: The lowest level logged.
+        log_format: ``json`` lines, readable ``console`` output, or ``auto``: JSON in
+            production, console elsewhere.
+        bus_url: ``memory://`` for the embedded broker or ``amqp://user:pass@host/vhost``.
+        cache_url: ``memory://`` for the embedded cache or ``redis://host:port/db``.
+        shutdown_timeout: Seconds that in-flight work may take to finish on shutdown.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="SVCKIT_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        env_nested_delimiter="__",
+        extra="ignore",
+        validate_default=True,
+    )
+
+    service_name: str = Field(default="svckit", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    environment: Environment = Environment.DEVELOPMENT
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    log_format: Literal["auto", "json", "console"] = "auto"
+    bus_url: SecretStr = SecretStr("memory://")
+    cache_url: SecretStr = SecretStr("memory://")
+    shutdown_timeout: float = Field(default=30.0, gt=0)
+
+    @property
+    def is_production(self) -> bool:
+        """Whether the service runs in production."""
+        return self.environment is Environment.PRODUCTION
+
+    def env_name(self, field: str) -> str:
+        """The environment variable that sets ``field``, for error messages and docs."""
+        prefix = self.model_config.get("env_prefix") or ""
+        info = type(self).model_fields[field]
+        return (info.alias or f"{prefix}{field}").upper()
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> ServiceSettings:
+        if not self.is_production:
+            return self
+        problems = [
+            *self._embedded_backends(),
+            *self._default_secrets(),
+        ]
+        if problems:
+            # ConfigurationError is not a ValueError, so pydantic lets it through unwrapped.
+            raise ConfigurationError(
+                "refusing to start in production: " + "; ".join(problems),
+            )
+        return self
+
+    def _embedded_backends(self) -> list[str]:
+        problems = []
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                value = value.get_secret_value()
+            if isinstance(value, str) and _scheme(value) in EMBEDDED_SCHEMES:
+                problems.append(
+                    f"{self.env_name(name)} points at the embedded backend "
+                    f"{_scheme(value)!r}; set it to a real server's URL",
+                )
+        return problems
+
+    def _default_secrets(self) -> list[str]:
+        problems = []
+        for name, info in type(self).model_fields.items():
+            value = getattr(self, name)
+            default = info.get_default(call_default_factory=True)
+            if (
+                isinstance(value, SecretStr)
+                and isinstance(default, SecretStr)
+                and value.get_secret_value() == default.get_secret_value()
+                and _scheme(value.get_secret_value()) is None
+            ):
+                problems.append(f"{self.env_name(name)} is still the default secret; set it")
+        return problems
+
+
+def _scheme(value: str) -> str | None:
+    if "://" not in value:
+        return None
+    return urlsplit(value).scheme.lower() or None

@@ -1,0 +1,118 @@
+"""In-flight work: what a service is doing, so that shutdown can wait for it.
+
+A part of a service that takes work in (a consumer, an HTTP server, a bot's polling) is
+an `Intake`. On shutdown the service first tells every intake to stop taking work, then
+lets each drain what it holds under one deadline; what is still running then is cut off
+(cancelled), and the intake gives it back (a message returns to the broker).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from collections.abc import Coroutine
+
+__all__ = ["DrainReport", "InFlight", "Intake"]
+
+
+@dataclass(frozen=True, slots=True)
+class DrainReport:
+    """What a drain finished and what it cut off at the deadline."""
+
+    drained: int = 0
+    cut_off: int = 0
+
+    def __add__(self, other: DrainReport) -> DrainReport:
+        """Add up the reports of several intakes."""
+        return DrainReport(self.drained + other.drained, self.cut_off + other.cut_off)
+
+
+@runtime_checkable
+class Intake(Protocol):
+    """A part of a service that takes work in: a consumer, an HTTP server, a bot's polling."""
+
+    name: str
+
+    async def start(self) -> None:
+        """Begin taking work; return once the intake is ready."""
+        ...
+
+    async def stop(self) -> None:
+        """Stop taking new work; work already taken goes on. Safe to call twice."""
+        ...
+
+    async def drain(self, timeout: float) -> DrainReport:
+        """Wait up to ``timeout`` seconds for work in progress, then cut off the rest."""
+        ...
+
+
+class InFlight:
+    """A set of running tasks that can be waited for, or drained under a deadline.
+
+    Example:
+        ```python
+        work = InFlight()
+        work.spawn(handle(message))
+        report = await work.drain(timeout=30)
+        ```
+    """
+
+    __slots__ = ("_idle", "_tasks")
+
+    def __init__(self) -> None:
+        """Start with nothing in flight."""
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._idle: asyncio.Event | None = None
+
+    def __len__(self) -> int:
+        """How many tasks are running."""
+        return len(self._tasks)
+
+    def spawn(
+        self, coro: Coroutine[Any, Any, Any], *, name: str | None = None
+    ) -> asyncio.Task[Any]:
+        """Run ``coro`` as a tracked task.
+
+        The task's own errors are its business: handle them inside ``coro``. One that
+        escapes is retrieved here so that asyncio does not report it as never retrieved.
+        """
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self._tasks.add(task)
+        if self._idle is not None:
+            self._idle.clear()
+        task.add_done_callback(self._discard)
+        return task
+
+    def _discard(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled():
+            task.exception()
+        if not self._tasks and self._idle is not None:
+            self._idle.set()
+
+    async def wait_idle(self) -> None:
+        """Return once no task is running."""
+        if not self._tasks:
+            return
+        if self._idle is None:
+            self._idle = asyncio.Event()
+        await self._idle.wait()
+
+    async def drain(self, timeout: float) -> DrainReport:
+        """Wait up to ``timeout`` seconds for the running tasks, then cancel the rest.
+
+        Returns how many finished and how many were cut off. Cancelled tasks are awaited,
+        so their clean-up (giving a message back) is done when this returns.
+        """
+        tasks = set(self._tasks)
+        if not tasks:
+            return DrainReport()
+        done, pending = await asyncio.wait(tasks, timeout=max(timeout, 0))
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending)
+        return DrainReport(drained=len(done), cut_off=len(pending))

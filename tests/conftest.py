@@ -1,0 +1,34 @@
+"""Shared test set-up: real services are found on localhost, or the test skips (or fails in CI)."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+import pytest
+
+SERVICES = {
+    "rabbitmq": ("RabbitMQ", 5672),
+    "redis": ("Redis", 6379),
+    "postgres": ("PostgreSQL", 5432),
+}
+
+REQUIRE_SERVICES = os.environ.get("SVCKIT_REQUIRE_SERVICES") == "1"
+
+
+def _reachable(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    for marker, (label, port) in SERVICES.items():
+        if item.get_closest_marker(marker) is None or _reachable(port):
+            continue
+        message = f"{label} is not reachable on 127.0.0.1:{port}"
+        if REQUIRE_SERVICES:
+            pytest.fail(f"{message}, and SVCKIT_REQUIRE_SERVICES=1 forbids skipping", pytrace=False)
+        pytest.skip(message)
