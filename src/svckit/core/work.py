@@ -80,10 +80,7 @@ class InFlight:
         escapes is retrieved here so that asyncio does not report it as never retrieved.
         """
         task = asyncio.get_running_loop().create_task(coro, name=name)
-        self._tasks.add(task)
-        if self._idle is not None:
-            self._idle.clear()
-        task.add_done_callback(self._discard)
+        self.adopt(task)
         return task
 
     def _discard(self, task: asyncio.Task[Any]) -> None:
@@ -92,6 +89,13 @@ class InFlight:
             task.exception()
         if not self._tasks and self._idle is not None:
             self._idle.set()
+
+    def adopt(self, task: asyncio.Task[Any]) -> None:
+        """Track a task created elsewhere (a transport's delivery task, for example)."""
+        self._tasks.add(task)
+        if self._idle is not None:
+            self._idle.clear()
+        task.add_done_callback(self._discard)
 
     async def wait_idle(self) -> None:
         """Return once no task is running."""

@@ -1,0 +1,369 @@
+"""A running consumer: the path of one delivery from the broker to its acknowledgement.
+
+For each delivery, in order:
+
+1. decode the body into what the handler takes; a body that cannot be decoded or
+   validated is poison and goes to dead letters at once;
+2. with ``idempotent=True``, ask the inbox: a message id already done is acknowledged
+   and skipped, one held by another consumer waits in a delay queue;
+3. run the handler;
+4. success: acknowledge. Failure: if the retry policy allows another try, publish a copy
+   with the next attempt number to a delay queue and acknowledge the original once the
+   broker confirmed the copy; otherwise publish it to the dead-letter queue with the
+   error, then acknowledge. Cancelled (shutdown cut it off): give it back to the broker.
+
+A message is acknowledged only after its outcome is safe with the broker, so a crash at
+any point means a redelivery, never a loss.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+import traceback
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from opentelemetry.trace import SpanKind
+
+from svckit.core._redact import redact_text
+from svckit.core.errors import DecodeError, LifecycleError
+from svckit.core.logging import bind_context, get_logger
+from svckit.core.telemetry import (
+    MESSAGING_CONSUMER_GROUP_NAME,
+    MESSAGING_DESTINATION_NAME,
+    MESSAGING_MESSAGE_ID,
+    MESSAGING_OPERATION_TYPE,
+    MESSAGING_RABBITMQ_ROUTING_KEY,
+    MESSAGING_SYSTEM,
+    SVCKIT_MESSAGE_ATTEMPT,
+    extract_context,
+    start_span,
+)
+from svckit.core.work import DrainReport, InFlight
+from svckit.messaging.consumer import BoundHandler, Incoming
+from svckit.messaging.control import Reject, RetryLater
+from svckit.messaging.transport import Headers, Outgoing, QueueSpec
+
+if TYPE_CHECKING:
+    from svckit.messaging._metrics import BusTelemetry
+    from svckit.messaging.idempotency import IdempotencyStore
+    from svckit.messaging.transport import Delivery, Subscription, Transport
+
+_log = get_logger("svckit.consumer")
+
+#: How long an idempotency claim lasts while a handler runs.
+INBOX_LEASE = 60.0
+#: How long a duplicate waits when another consumer holds its message id.
+BUSY_DELAY = 1.0
+#: The longest traceback excerpt a dead letter carries, in characters.
+TRACEBACK_LIMIT = 2000
+#: The smallest delay-queue TTL; shorter waits round up to it.
+MIN_DELAY_MS = 10
+
+
+def delay_bucket_ms(seconds: float) -> int:
+    """Round a delay to one of a few fixed delay queues (steps of about 19%).
+
+    Each distinct delay needs its own queue (a queue's TTL is fixed, so nothing waits
+    behind a longer delay), so delays are rounded up on a geometric grid: 10 ms, 12 ms,
+    14 ms, 17 ms, 20 ms... four steps per doubling.
+    """
+    ms = max(seconds * 1000, MIN_DELAY_MS)
+    step = math.ceil(4 * math.log2(ms / MIN_DELAY_MS) - 1e-9)
+    return round(MIN_DELAY_MS * 2 ** (step / 4))
+
+
+class Consumer:
+    """One consumer's queue, subscription and in-flight handlers; an `Intake`."""
+
+    def __init__(
+        self,
+        handler: BoundHandler,
+        *,
+        service: str,
+        exchange: str,
+        transport: Transport,
+        inbox: IdempotencyStore | None,
+        telemetry: BusTelemetry,
+    ) -> None:
+        """Wire ``handler`` to its queue ``<service>.<name>`` on ``exchange``."""
+        spec = handler.spec
+        self.handler = handler
+        self.name = f"{service}.{handler.name}"
+        self.queue = QueueSpec(
+            name=self.name,
+            exchange=exchange,
+            patterns=spec.patterns,
+            queue_type=spec.queue_type,
+            delivery_limit=spec.delivery_limit,
+        )
+        self._transport = transport
+        self._inbox = inbox
+        self._telemetry = telemetry
+        self._subscription: Subscription | None = None
+        self._work = InFlight()
+        self._stopping = False
+        self._limit = (
+            asyncio.Semaphore(spec.concurrency)
+            if spec.concurrency is not None and spec.concurrency < spec.prefetch
+            else None
+        )
+        self._delay_queues: dict[int, str] = {}
+        self._attributes = {
+            MESSAGING_SYSTEM: "rabbitmq",
+            MESSAGING_DESTINATION_NAME: self.name,
+            MESSAGING_CONSUMER_GROUP_NAME: self.name,
+            MESSAGING_OPERATION_TYPE: "process",
+        }
+        self._metric_attributes = {"queue": self.name}
+        if spec.idempotent and inbox is None:
+            raise LifecycleError(f"consumer {self.name} is idempotent but the bus has no inbox")
+
+    @property
+    def started(self) -> bool:
+        """Whether `start` subscribed (and `stop` has not been called)."""
+        return self._subscription is not None and not self._stopping
+
+    @property
+    def active(self) -> bool:
+        """Whether deliveries can arrive."""
+        return self._subscription is not None and self._subscription.active
+
+    @property
+    def in_flight(self) -> int:
+        """How many deliveries are being handled."""
+        return len(self._work)
+
+    async def start(self) -> None:
+        """Declare the queue (with its dead-letter queue) and start consuming."""
+        self._stopping = False
+        await self._transport.declare_queue(self.queue)
+        self._subscription = await self._transport.consume(
+            self.name, self._on_delivery, prefetch=self.handler.spec.prefetch
+        )
+
+    async def stop(self) -> None:
+        """Stop taking deliveries; those in flight go on."""
+        self._stopping = True
+        if self._subscription is not None:
+            await self._subscription.cancel()
+
+    async def drain(self, timeout: float) -> DrainReport:
+        """Wait for in-flight handlers; cut off the rest, which return to the broker."""
+        return await self._work.drain(timeout)
+
+    # ------------------------------------------------------------------ one delivery
+
+    async def _on_delivery(self, delivery: Delivery) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._work.adopt(task)
+        if self._stopping:
+            await delivery.nack(requeue=True)
+            return
+        headers = delivery.headers
+        attempt = _attempt(headers)
+        with (
+            bind_context(message_id=delivery.message_id, queue=self.name),
+            start_span(
+                self._telemetry.tracer,
+                f"{self.name} process",
+                kind=SpanKind.CONSUMER,
+                context=extract_context(headers),
+                attributes={
+                    **self._attributes,
+                    MESSAGING_MESSAGE_ID: delivery.message_id or "",
+                    MESSAGING_RABBITMQ_ROUTING_KEY: _topic(delivery),
+                    SVCKIT_MESSAGE_ATTEMPT: attempt,
+                },
+            ),
+        ):
+            try:
+                await self._process(delivery, attempt)
+            except asyncio.CancelledError:
+                # Shutdown cut the handler off: the message goes back, unharmed.
+                await asyncio.shield(_give_back(delivery))
+                raise
+
+    async def _process(self, delivery: Delivery, attempt: int) -> None:  # noqa: C901 - one path, top to bottom
+        handler = self.handler
+        try:
+            message = handler.decode(delivery.body)
+        except DecodeError as exc:
+            _log.warning("poison message, dead-lettering", error=str(exc))
+            await self._dead_letter(delivery, exc, attempt)
+            return
+
+        key = delivery.message_id if handler.spec.idempotent else None
+        if key is not None:
+            assert self._inbox is not None  # noqa: S101 - checked in __init__
+            state = await self._inbox.begin(f"{self.name}:{key}", INBOX_LEASE)
+            if state == "done":
+                self._telemetry.skipped.add(1, self._metric_attributes)
+                await delivery.ack()
+                return
+            if state == "busy":
+                await self._retry(delivery, attempt, BUSY_DELAY)
+                return
+
+        started = time.perf_counter()
+        try:
+            if self._limit is None:
+                await self._call(message, delivery, attempt)
+            else:
+                async with self._limit:
+                    await self._call(message, delivery, attempt)
+        except asyncio.CancelledError:
+            if key is not None:
+                await asyncio.shield(self._release(key))
+            raise
+        except Exception as exc:  # noqa: BLE001 - every handler failure is retried or dead-lettered
+            self._telemetry.duration.record(time.perf_counter() - started, self._metric_attributes)
+            if key is not None:
+                await self._release(key)
+            await self._on_failure(delivery, exc, attempt)
+            return
+        self._telemetry.duration.record(time.perf_counter() - started, self._metric_attributes)
+        if key is not None:
+            assert self._inbox is not None  # noqa: S101
+            await self._inbox.complete(f"{self.name}:{key}", handler.spec.idempotency_ttl)
+        await delivery.ack()
+        self._telemetry.processed.add(1, self._metric_attributes)
+
+    async def _call(self, message: Any, delivery: Delivery, attempt: int) -> None:
+        handler = self.handler
+        if not handler.wants_incoming:
+            await handler.func(message)
+            return
+        incoming = Incoming(
+            body=delivery.body,
+            topic=_topic(delivery),
+            message_id=delivery.message_id,
+            attempt=attempt,
+            redelivered=delivery.redelivered,
+            headers=delivery.headers,
+            correlation_id=delivery.correlation_id,
+            timestamp=delivery.timestamp,
+        )
+        if handler.takes_only_incoming:
+            await handler.func(incoming)
+        else:
+            await handler.func(message, incoming)
+
+    async def _release(self, key: str) -> None:
+        assert self._inbox is not None  # noqa: S101
+        try:
+            await self._inbox.release(f"{self.name}:{key}")
+        except Exception:  # noqa: BLE001 - the lease expires by itself
+            _log.warning("could not release the idempotency claim", exc_info=True)
+
+    async def _on_failure(self, delivery: Delivery, exc: Exception, attempt: int) -> None:
+        self._telemetry.failed.add(1, self._metric_attributes)
+        policy = self.handler.spec.retry
+        if isinstance(exc, Reject):
+            _log.warning("handler rejected the message", reason=exc.reason)
+            await self._dead_letter(delivery, exc, attempt)
+            return
+        retryable = isinstance(exc, RetryLater) or policy.should_retry(exc, attempt)
+        if attempt >= policy.attempts or not retryable:
+            _log.error(
+                "handler failed, dead-lettering",
+                attempt=attempt,
+                error_type=type(exc).__name__,
+                exc_info=exc,
+            )
+            await self._dead_letter(delivery, exc, attempt)
+            return
+        delay = exc.after if isinstance(exc, RetryLater) and exc.after is not None else None
+        if delay is None:
+            delay = policy.delay(attempt)
+        _log.warning(
+            "handler failed, will retry",
+            attempt=attempt,
+            delay_s=round(delay, 3),
+            error_type=type(exc).__name__,
+            error=redact_text(str(exc)),
+        )
+        await self._retry(delivery, attempt + 1, delay)
+        self._telemetry.retried.add(1, self._metric_attributes)
+
+    async def _retry(self, delivery: Delivery, next_attempt: int, delay: float) -> None:
+        ms = delay_bucket_ms(delay)
+        queue = self._delay_queues.get(ms)
+        if queue is None:
+            queue = await self._transport.declare_delay_queue(self.queue, ms)
+            self._delay_queues[ms] = queue
+        headers = dict(delivery.headers)
+        headers[Headers.ATTEMPT] = next_attempt
+        headers.setdefault(Headers.ROUTING_KEY, delivery.routing_key)
+        await self._transport.publish("", _copy(delivery, queue, headers), mandatory=True)
+        await delivery.ack()
+
+    async def _dead_letter(self, delivery: Delivery, exc: BaseException, attempt: int) -> None:
+        headers = dict(delivery.headers)
+        headers.update(
+            {
+                Headers.ATTEMPT: attempt,
+                Headers.ERROR_TYPE: _type_name(exc),
+                Headers.ERROR_MESSAGE: redact_text(str(exc))[:TRACEBACK_LIMIT],
+                Headers.ERROR_TRACEBACK: _traceback_excerpt(exc),
+                Headers.DEAD_LETTERED_AT: datetime.now(UTC).isoformat(),
+                Headers.QUEUE: self.name,
+                Headers.ROUTING_KEY: _topic(delivery),
+            },
+        )
+        await self._transport.publish(
+            "", _copy(delivery, self.queue.dead_letter_queue, headers), mandatory=True
+        )
+        await delivery.ack()
+        self._telemetry.dead_lettered.add(1, self._metric_attributes)
+
+
+async def _give_back(delivery: Delivery) -> None:
+    try:
+        await delivery.nack(requeue=True)
+    except Exception:  # noqa: BLE001 - a closed channel gives it back by itself
+        _log.debug("could not requeue on cancel; the broker requeues on close", exc_info=True)
+
+
+def _topic(delivery: Delivery) -> str:
+    # A retried message comes back from its delay queue under the queue's name.
+    original = delivery.headers.get(Headers.ROUTING_KEY)
+    return original if isinstance(original, str) else delivery.routing_key
+
+
+def _attempt(headers: Any) -> int:
+    value = headers.get(Headers.ATTEMPT, 1)
+    try:
+        return max(int(value), 1)
+    except (TypeError, ValueError):
+        return 1
+
+
+def _copy(delivery: Delivery, routing_key: str, headers: dict[str, Any]) -> Outgoing:
+    return Outgoing(
+        body=delivery.body,
+        routing_key=routing_key,
+        message_id=delivery.message_id or "",
+        timestamp=delivery.timestamp or datetime.now(UTC),
+        type=delivery.type,
+        correlation_id=delivery.correlation_id,
+        headers=headers,
+    )
+
+
+def _type_name(exc: BaseException) -> str:
+    kind = type(exc)
+    return (
+        kind.__qualname__
+        if kind.__module__ == "builtins"
+        else f"{kind.__module__}.{kind.__qualname__}"
+    )
+
+
+def _traceback_excerpt(exc: BaseException) -> str:
+    text = redact_text("".join(traceback.format_exception(exc)))
+    # The end of a traceback says the most: keep the tail.
+    return text[-TRACEBACK_LIMIT:]

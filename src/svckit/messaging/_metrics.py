@@ -1,0 +1,61 @@
+"""The bus's metrics and tracer, created once per bus."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from svckit.core.telemetry import counter, get_meter, get_tracer, histogram
+
+if TYPE_CHECKING:
+    from opentelemetry.metrics import Counter, Histogram
+    from opentelemetry.trace import Tracer
+
+
+class BusTelemetry:
+    """Counters, the handler-duration histogram and the tracer of one bus."""
+
+    __slots__ = (
+        "dead_lettered",
+        "duration",
+        "failed",
+        "processed",
+        "published",
+        "retried",
+        "skipped",
+        "tracer",
+    )
+
+    def __init__(self, service: str) -> None:
+        """Create the instruments for ``service``."""
+        meter = get_meter(service)
+        self.tracer: Tracer = get_tracer(service)
+        self.published: Counter = counter(
+            meter, "svckit.messages.published", unit="{message}", description="Messages published"
+        )
+        self.processed: Counter = counter(
+            meter, "svckit.messages.processed", unit="{message}", description="Handled successfully"
+        )
+        self.failed: Counter = counter(
+            meter, "svckit.messages.failed", unit="{message}", description="Handler failures"
+        )
+        self.retried: Counter = counter(
+            meter, "svckit.messages.retried", unit="{message}", description="Sent to a delay queue"
+        )
+        self.dead_lettered: Counter = counter(
+            meter,
+            "svckit.messages.dead_lettered",
+            unit="{message}",
+            description="Sent to a dead-letter queue",
+        )
+        self.skipped: Counter = counter(
+            meter,
+            "svckit.messages.skipped",
+            unit="{message}",
+            description="Duplicates skipped by the idempotency inbox",
+        )
+        self.duration: Histogram = histogram(
+            meter,
+            "svckit.handler.duration",
+            unit="s",
+            description="Time a handler took",
+        )

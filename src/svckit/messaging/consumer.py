@@ -1,0 +1,264 @@
+"""Consumers: handlers of messages from the bus, declared with `consumer`.
+
+::
+
+    @consumer("user.*", retry=RetryPolicy(attempts=5), idempotent=True)
+    async def notify(event: UserChanged) -> None:
+        ...
+
+The first parameter's annotation says what the handler takes: a `Message` model (the
+body is validated into it), ``dict`` (any JSON object), ``bytes`` (the raw body) or any
+type pydantic can validate. A second parameter annotated `Incoming` receives the
+message's metadata. Without patterns, the queue binds the model's own topic.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import typing
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from pydantic import TypeAdapter, ValidationError
+
+from svckit.core.errors import DecodeError
+from svckit.core.retry import RetryPolicy
+from svckit.messaging.message import Message
+from svckit.messaging.topics import validate_pattern
+from svckit.messaging.transport import Headers, QueueType
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable, Mapping
+    from datetime import datetime
+
+__all__ = ["ConsumerSpec", "Incoming", "consumer"]
+
+F = TypeVar("F", bound="Callable[..., Awaitable[None]]")
+
+#: The default broker-level retry: 3 tries, 1 s then about 2 s apart.
+DEFAULT_RETRY = RetryPolicy(attempts=3, initial_delay=1.0, max_delay=300.0)
+
+SPEC_ATTRIBUTE = "__svckit_consumer__"
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """A received message's metadata, for handlers that ask for it.
+
+    Attributes:
+        body: The raw body.
+        topic: The routing key it was published with.
+        message_id: Its unique id (deduplication key).
+        attempt: 1 on the first try, then 2, 3... on retries.
+        redelivered: The broker delivered it before (a consumer died holding it).
+        headers: All AMQP headers, trace context included.
+        correlation_id: The correlation id, if any.
+        timestamp: When it was published, if the publisher said.
+    """
+
+    body: bytes
+    topic: str
+    message_id: str | None
+    attempt: int
+    redelivered: bool
+    headers: Mapping[str, Any]
+    correlation_id: str | None
+    timestamp: datetime | None
+
+    @property
+    def request_id(self) -> str | None:
+        """The request id that caused this message, if the publisher carried one."""
+        value = self.headers.get(Headers.REQUEST_ID)
+        return value if isinstance(value, str) else None
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumerSpec:
+    """How a consumer is wired: what the `consumer` decorator records.
+
+    Attributes:
+        patterns: Topic patterns the queue binds (``*`` one word, ``#`` any number).
+        name: The consumer's name; the queue is ``<service>.<name>``.
+        retry: How failed messages are retried before they are dead-lettered.
+        idempotent: Skip message ids already processed, using the bus's inbox.
+        prefetch: How many unacknowledged messages the broker may hand over at once.
+        concurrency: How many handlers run at once (at most ``prefetch``).
+        queue_type: Quorum (default) or classic.
+        delivery_limit: Deliveries after which the broker dead-letters a message that
+            keeps crashing its consumer (quorum queues).
+        idempotency_ttl: Seconds a processed message id is remembered.
+    """
+
+    patterns: tuple[str, ...] = ()
+    name: str | None = None
+    retry: RetryPolicy = DEFAULT_RETRY
+    idempotent: bool = False
+    prefetch: int = 64
+    concurrency: int | None = None
+    queue_type: QueueType = QueueType.QUORUM
+    delivery_limit: int = 20
+    idempotency_ttl: float = 7 * 24 * 3600
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        """Check the numbers and patterns."""
+        for pattern in self.patterns:
+            validate_pattern(pattern)
+        if self.prefetch < 1:
+            raise ValueError("prefetch must be at least 1")
+        if self.concurrency is not None and not 1 <= self.concurrency <= self.prefetch:
+            raise ValueError("concurrency must be between 1 and prefetch")
+        if self.delivery_limit < 1:
+            raise ValueError("delivery_limit must be at least 1")
+
+
+def consumer(
+    *patterns: str,
+    name: str | None = None,
+    retry: RetryPolicy | None = None,
+    idempotent: bool = False,
+    prefetch: int = 64,
+    concurrency: int | None = None,
+    queue_type: QueueType | str = QueueType.QUORUM,
+    delivery_limit: int = 20,
+    idempotency_ttl: float = 7 * 24 * 3600,
+) -> Callable[[F], F]:
+    """Mark an async function or method as a message consumer.
+
+    The function is returned unchanged, so it can still be called directly in tests.
+
+    Args:
+        *patterns: Topic patterns to bind; by default the handler's message topic.
+        name: The consumer's name (the function's name by default).
+        retry: The retry policy (3 tries, 1 s then about 2 s apart, by default).
+        idempotent: Skip messages whose id was already processed.
+        prefetch: Unacknowledged messages the broker may hand over at once.
+        concurrency: Handlers running at once (``prefetch`` by default).
+        queue_type: ``"quorum"`` (replicated; default) or ``"classic"``.
+        delivery_limit: Deliveries before the broker dead-letters a message that keeps
+            crashing the process.
+        idempotency_ttl: Seconds a processed id is remembered.
+    """
+    spec = ConsumerSpec(
+        patterns=patterns,
+        name=name,
+        retry=retry or DEFAULT_RETRY,
+        idempotent=idempotent,
+        prefetch=prefetch,
+        concurrency=concurrency,
+        queue_type=QueueType(queue_type),
+        delivery_limit=delivery_limit,
+        idempotency_ttl=idempotency_ttl,
+    )
+
+    def mark(func: F) -> F:
+        if not inspect.iscoroutinefunction(getattr(func, "__func__", func)):
+            raise TypeError(f"consumer {func.__qualname__} must be an async function")
+        setattr(func, SPEC_ATTRIBUTE, spec)
+        return func
+
+    return mark
+
+
+def spec_of(func: Callable[..., Any]) -> ConsumerSpec | None:
+    """The `ConsumerSpec` recorded on a function by `consumer`, if any."""
+    return getattr(func, SPEC_ATTRIBUTE, None)
+
+
+@dataclass(frozen=True, slots=True)
+class BoundHandler:
+    """A handler with what it takes worked out once: how to decode, what to pass."""
+
+    func: Callable[..., Awaitable[None]]
+    spec: ConsumerSpec
+    name: str
+    decode: Callable[[bytes], Any]
+    message_type: Any
+    wants_incoming: bool
+    takes_only_incoming: bool
+
+
+def bind_handler(func: Callable[..., Awaitable[None]], spec: ConsumerSpec) -> BoundHandler:
+    """Inspect ``func``'s signature and fill in the spec's defaults (name, patterns)."""
+    target = getattr(func, "__func__", func)
+    try:
+        hints = typing.get_type_hints(target)
+    except NameError as exc:
+        raise TypeError(
+            f"cannot resolve the annotations of consumer {target.__qualname__}: {exc}",
+        ) from exc
+    params = [
+        p
+        for p in inspect.signature(func).parameters.values()
+        if p.kind in {p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD}
+    ]
+    if not params or len(params) > 2:  # noqa: PLR2004 - message, then metadata
+        raise TypeError(
+            f"consumer {target.__qualname__} must take the message, and optionally Incoming",
+        )
+    message_type = hints.get(params[0].name, bytes)
+    takes_only_incoming = message_type is Incoming
+    wants_incoming = len(params) == 2 or takes_only_incoming  # noqa: PLR2004
+    patterns = spec.patterns
+    if not patterns:
+        topic = getattr(message_type, "topic", "")
+        if not (isinstance(message_type, type) and issubclass(message_type, Message) and topic):
+            raise TypeError(
+                f"consumer {target.__qualname__} names no topic pattern and its message "
+                "type declares no topic",
+            )
+        patterns = (topic,)
+    name = spec.name or target.__name__
+    return BoundHandler(
+        func=func,
+        spec=replace(spec, patterns=patterns, name=name),
+        name=name,
+        decode=_decoder(message_type),
+        message_type=message_type,
+        wants_incoming=wants_incoming,
+        takes_only_incoming=takes_only_incoming,
+    )
+
+
+def _decoder(message_type: Any) -> Callable[[bytes], Any]:
+    if message_type is bytes or message_type is Incoming:
+        return _raw
+    if message_type is dict or typing.get_origin(message_type) is dict:
+        return _json_object
+    validate: Callable[[bytes], Any]
+    if isinstance(message_type, type) and issubclass(message_type, Message):
+        validate = message_type.model_validate_json
+    else:
+        validate = TypeAdapter(message_type).validate_json
+
+    def decode(body: bytes) -> Any:
+        try:
+            return validate(body)
+        except ValidationError as exc:
+            raise DecodeError(_validation_summary(exc)) from exc
+
+    return decode
+
+
+def _raw(body: bytes) -> bytes:
+    return body
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    try:
+        value = json.loads(body)
+    except ValueError as exc:
+        raise DecodeError(f"body is not JSON: {exc}") from exc
+    if not isinstance(value, dict):
+        raise DecodeError(f"expected a JSON object, got {type(value).__name__}")
+    return value
+
+
+def _validation_summary(exc: ValidationError) -> str:
+    # Locations and messages only: the input values may be personal data.
+    parts = [
+        f"{'.'.join(str(loc) for loc in error['loc']) or '<body>'}: {error['msg']}"
+        for error in exc.errors(include_url=False, include_input=False)[:10]
+    ]
+    return f"{exc.error_count()} validation error(s): " + "; ".join(parts)

@@ -1,0 +1,478 @@
+"""The embedded broker: RabbitMQ's semantics in one process, for development and tests.
+
+It keeps the promises the RabbitMQ transport keeps: topic routing with ``*`` and ``#``,
+per-queue order, acknowledgements, requeue with the redelivered flag, prefetch, delay
+queues (TTL, then dead-lettered back), dead letters, delivery limits and unroutable
+commands. What it cannot do is survive its process: it keeps nothing on disk.
+
+Every ``memory://`` URL in one process names one broker (``memory://`` is the default
+one, ``memory://other`` another), so several services in one process talk to each
+other. Tests read what happened through `MemoryBroker`: `published`, `messages` and
+`wait_idle`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from svckit.core.errors import MessagingError, UnroutableError
+from svckit.core.health import Health
+from svckit.messaging.topics import topic_matches
+from svckit.messaging.transport import QueueSpec, QueueType
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable, Mapping
+
+    from svckit.messaging.transport import Delivery, Outgoing
+
+__all__ = ["MemoryBroker", "MemoryTransport"]
+
+
+@dataclass(slots=True)
+class _Stored:
+    """A message inside the broker."""
+
+    body: bytes
+    routing_key: str
+    headers: dict[str, Any]
+    message_id: str | None
+    type: str | None
+    correlation_id: str | None
+    timestamp: datetime | None
+    content_type: str
+    redelivered: bool = False
+    delivery_count: int = 0
+
+
+@dataclass(slots=True)
+class _Queue:
+    name: str
+    dead_letter: str | None = None  # queue name, through the default exchange
+    ttl_ms: int | None = None
+    delivery_limit: int | None = None
+    ready: deque[_Stored] = field(default_factory=deque)
+    consumers: list[_Subscription] = field(default_factory=list)
+    next_consumer: int = 0
+
+
+class MemoryDelivery:
+    """A message delivered by the embedded broker."""
+
+    __slots__ = (
+        "_broker",
+        "_queue",
+        "_settled",
+        "_stored",
+        "_subscription",
+        "body",
+        "correlation_id",
+        "headers",
+        "message_id",
+        "redelivered",
+        "routing_key",
+        "timestamp",
+        "type",
+    )
+
+    def __init__(
+        self,
+        broker: MemoryBroker,
+        queue: _Queue,
+        stored: _Stored,
+        subscription: _Subscription | None,
+    ) -> None:
+        """Wrap ``stored`` as delivered from ``queue``."""
+        self._broker = broker
+        self._queue = queue
+        self._stored = stored
+        self._subscription = subscription
+        self._settled = False
+        self.body = stored.body
+        self.routing_key = stored.routing_key
+        self.headers: Mapping[str, Any] = stored.headers
+        self.message_id = stored.message_id
+        self.type = stored.type
+        self.correlation_id = stored.correlation_id
+        self.timestamp = stored.timestamp
+        self.redelivered = stored.redelivered
+
+    def _settle(self) -> None:
+        if self._settled:
+            raise MessagingError("this delivery was already acknowledged or rejected")
+        self._settled = True
+        self._broker._unacked -= 1  # noqa: SLF001 - the broker's own bookkeeping
+        if self._subscription is not None:
+            self._subscription.unacked -= 1
+
+    async def ack(self) -> None:
+        """Forget the message."""
+        self._settle()
+        self._broker._after_change(self._queue)  # noqa: SLF001
+
+    async def nack(self, *, requeue: bool) -> None:
+        """Put the message back at the head of its queue, or dead-letter it."""
+        self._settle()
+        stored = self._stored
+        if requeue and not self._broker._over_limit(self._queue, stored):  # noqa: SLF001
+            stored.redelivered = True
+            self._queue.ready.appendleft(stored)
+        else:
+            self._broker._dead_letter(self._queue, stored)  # noqa: SLF001
+        self._broker._after_change(self._queue)  # noqa: SLF001
+
+
+class _Subscription:
+    __slots__ = ("broker", "callback", "prefetch", "queue", "tag", "unacked")
+
+    def __init__(
+        self,
+        broker: MemoryBroker,
+        queue: _Queue,
+        callback: Callable[[Delivery], Awaitable[None]],
+        prefetch: int,
+    ) -> None:
+        self.broker = broker
+        self.queue = queue
+        self.callback = callback
+        self.prefetch = prefetch
+        self.unacked = 0
+        self.tag = next(broker._tags)  # noqa: SLF001
+
+    @property
+    def active(self) -> bool:
+        return self in self.queue.consumers
+
+    async def cancel(self) -> None:
+        if self in self.queue.consumers:
+            self.queue.consumers.remove(self)
+
+
+class MemoryBroker:
+    """One in-process broker: exchanges, queues and what was published.
+
+    Attributes:
+        published: Every message accepted by `publish`, in order (for tests).
+    """
+
+    def __init__(self) -> None:
+        """Start empty."""
+        self._bindings: dict[str, list[tuple[str, str]]] = {}
+        self._queues: dict[str, _Queue] = {}
+        self._timers: set[asyncio.TimerHandle] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._unacked = 0
+        self._tags = itertools.count(1)
+        # Futures, not an Event: one broker outlives the event loops of many tests.
+        self._idle_waiters: list[asyncio.Future[None]] = []
+        self.published: list[Outgoing] = []
+
+    # ------------------------------------------------------------------ topology
+
+    def declare_exchange(self, name: str) -> None:
+        """Declare a topic exchange (idempotent)."""
+        self._bindings.setdefault(name, [])
+
+    def declare_queue(
+        self,
+        name: str,
+        *,
+        dead_letter: str | None = None,
+        ttl_ms: int | None = None,
+        delivery_limit: int | None = None,
+    ) -> None:
+        """Declare a queue (idempotent: a second declaration keeps the first's settings)."""
+        if name not in self._queues:
+            self._queues[name] = _Queue(name, dead_letter, ttl_ms, delivery_limit)
+
+    def bind(self, exchange: str, queue: str, pattern: str) -> None:
+        """Route messages whose topic matches ``pattern`` from ``exchange`` to ``queue``."""
+        if exchange not in self._bindings:
+            raise MessagingError(f"no exchange {exchange!r}")
+        if queue not in self._queues:
+            raise MessagingError(f"no queue {queue!r}")
+        if (pattern, queue) not in self._bindings[exchange]:
+            self._bindings[exchange].append((pattern, queue))
+
+    def delete_queue(self, name: str) -> None:
+        """Delete a queue, its messages and its bindings."""
+        self._queues.pop(name, None)
+        for bindings in self._bindings.values():
+            bindings[:] = [(p, q) for p, q in bindings if q != name]
+        self._check_idle()
+
+    # ------------------------------------------------------------------ messages
+
+    def publish(self, exchange: str, message: Outgoing, *, mandatory: bool) -> None:
+        """Route ``message``; raise `UnroutableError` if ``mandatory`` and no queue takes it."""
+        if exchange:
+            if exchange not in self._bindings:
+                raise MessagingError(f"no exchange {exchange!r}")
+            targets = {
+                queue
+                for pattern, queue in self._bindings[exchange]
+                if topic_matches(pattern, message.routing_key)
+            }
+        else:
+            targets = {message.routing_key} if message.routing_key in self._queues else set()
+        if not targets and mandatory:
+            raise UnroutableError(
+                f"no queue is bound for {message.routing_key!r} on exchange {exchange!r}",
+            )
+        self.published.append(message)
+        for name in sorted(targets):
+            self._enqueue(self._queues[name], _copy(message))
+
+    def messages(self, queue: str) -> list[Outgoing]:
+        """The messages ready in ``queue``, oldest first (for tests and dead-letter views)."""
+        return [_to_outgoing(stored) for stored in self._queue(queue).ready]
+
+    def message_count(self, queue: str) -> int:
+        """How many messages are ready in ``queue``."""
+        return len(self._queue(queue).ready)
+
+    def has_queue(self, name: str) -> bool:
+        """Whether a queue of that name exists."""
+        return name in self._queues
+
+    def purge(self, queue: str) -> int:
+        """Drop the ready messages of ``queue``; return how many."""
+        ready = self._queue(queue).ready
+        count = len(ready)
+        ready.clear()
+        self._check_idle()
+        return count
+
+    def get(self, queue: str) -> MemoryDelivery | None:
+        """Take one message without a consumer; settle it like any delivery."""
+        q = self._queue(queue)
+        if not q.ready:
+            return None
+        stored = q.ready.popleft()
+        stored.delivery_count += 1
+        self._unacked += 1
+        return MemoryDelivery(self, q, stored, None)
+
+    def subscribe(
+        self,
+        queue: str,
+        callback: Callable[[Delivery], Awaitable[None]],
+        prefetch: int,
+    ) -> _Subscription:
+        """Deliver ``queue``'s messages to ``callback``, each in a task of its own."""
+        q = self._queue(queue)
+        subscription = _Subscription(self, q, callback, prefetch)
+        q.consumers.append(subscription)
+        self._dispatch(q)
+        return subscription
+
+    @property
+    def idle(self) -> bool:
+        """True when no message is ready, unacknowledged or waiting in a delay."""
+        return self._busy_count() == 0
+
+    async def wait_idle(self, timeout: float = 10.0) -> None:
+        """Wait until every queue is empty, nothing is unacknowledged and no delay is running.
+
+        Raises:
+            TimeoutError: still busy after ``timeout`` seconds.
+        """
+        async with asyncio.timeout(timeout):
+            while not self.idle:
+                waiter = asyncio.get_running_loop().create_future()
+                self._idle_waiters.append(waiter)
+                await waiter
+
+    # ------------------------------------------------------------------ internals
+
+    def _queue(self, name: str) -> _Queue:
+        try:
+            return self._queues[name]
+        except KeyError:
+            raise MessagingError(f"no queue {name!r}") from None
+
+    def _busy_count(self) -> int:
+        ready = sum(len(q.ready) for q in self._queues.values() if q.consumers or q.ttl_ms)
+        return ready + self._unacked + len(self._timers) + len(self._tasks)
+
+    def _check_idle(self) -> None:
+        if self._idle_waiters and self._busy_count() == 0:
+            waiters, self._idle_waiters = self._idle_waiters, []
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_result(None)
+
+    def _enqueue(self, queue: _Queue, stored: _Stored) -> None:
+        queue.ready.append(stored)
+        if queue.ttl_ms is not None:
+            loop = asyncio.get_running_loop()
+            handle: asyncio.TimerHandle
+
+            def expire() -> None:
+                self._timers.discard(handle)
+                if stored in queue.ready:
+                    queue.ready.remove(stored)
+                    self._dead_letter(queue, stored)
+                self._check_idle()
+
+            handle = loop.call_later(queue.ttl_ms / 1000, expire)
+            self._timers.add(handle)
+        self._after_change(queue)
+
+    def _over_limit(self, queue: _Queue, stored: _Stored) -> bool:
+        return queue.delivery_limit is not None and stored.delivery_count > queue.delivery_limit
+
+    def _dead_letter(self, queue: _Queue, stored: _Stored) -> None:
+        target = self._queues.get(queue.dead_letter or "")
+        if target is not None:
+            stored.redelivered = False
+            stored.delivery_count = 0
+            self._enqueue(target, stored)
+
+    def _after_change(self, queue: _Queue) -> None:
+        self._dispatch(queue)
+        self._check_idle()
+
+    def _dispatch(self, queue: _Queue) -> None:
+        consumers = queue.consumers
+        while queue.ready and consumers:
+            chosen = None
+            for offset in range(len(consumers)):
+                candidate = consumers[(queue.next_consumer + offset) % len(consumers)]
+                if candidate.unacked < candidate.prefetch:
+                    chosen = candidate
+                    queue.next_consumer = (queue.next_consumer + offset + 1) % len(consumers)
+                    break
+            if chosen is None:
+                return
+            stored = queue.ready.popleft()
+            stored.delivery_count += 1
+            if self._over_limit(queue, stored):
+                self._dead_letter(queue, stored)
+                continue
+            chosen.unacked += 1
+            self._unacked += 1
+            delivery = MemoryDelivery(self, queue, stored, chosen)
+            task: asyncio.Task[None] = asyncio.ensure_future(chosen.callback(delivery))
+            self._tasks.add(task)
+            task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled():
+            task.exception()  # the consumer logs its own errors
+        self._check_idle()
+
+
+def _copy(message: Outgoing) -> _Stored:
+    return _Stored(
+        body=message.body,
+        routing_key=message.routing_key,
+        headers=dict(message.headers),
+        message_id=message.message_id,
+        type=message.type,
+        correlation_id=message.correlation_id,
+        timestamp=message.timestamp,
+        content_type=message.content_type,
+    )
+
+
+def _to_outgoing(stored: _Stored) -> Outgoing:
+    from svckit.messaging.transport import Outgoing  # noqa: PLC0415 - typing-only import above
+
+    return Outgoing(
+        body=stored.body,
+        routing_key=stored.routing_key,
+        message_id=stored.message_id or "",
+        timestamp=stored.timestamp or datetime.now().astimezone(),
+        type=stored.type,
+        correlation_id=stored.correlation_id,
+        headers=dict(stored.headers),
+        content_type=stored.content_type,
+    )
+
+
+_BROKERS: dict[str, MemoryBroker] = {}
+
+
+def broker_for(url: str) -> MemoryBroker:
+    """The process's broker for a ``memory://`` URL (created on first use)."""
+    if not url.startswith("memory://"):
+        raise ValueError(f"not a memory URL: {url!r}")
+    name = url.removeprefix("memory://").strip("/")
+    if name not in _BROKERS:
+        _BROKERS[name] = MemoryBroker()
+    return _BROKERS[name]
+
+
+class MemoryTransport:
+    """The `Transport` over a `MemoryBroker` (``memory://`` URLs)."""
+
+    def __init__(self, url: str = "memory://", broker: MemoryBroker | None = None) -> None:
+        """Use ``broker``, or the process's broker for ``url``."""
+        self.broker = broker if broker is not None else broker_for(url)
+        self._connected = False
+
+    async def connect(self) -> None:
+        """Nothing to connect to; mark the transport open."""
+        self._connected = True
+
+    async def close(self) -> None:
+        """Mark the transport closed (the broker and its messages stay)."""
+        self._connected = False
+
+    async def health(self) -> Health:
+        """Up while connected."""
+        return Health.up("embedded") if self._connected else Health.down("closed")
+
+    async def declare_exchange(self, name: str) -> None:
+        """Declare a topic exchange."""
+        self.broker.declare_exchange(name)
+
+    async def declare_queue(self, spec: QueueSpec) -> None:
+        """Declare the queue, its bindings and its dead-letter queue."""
+        self.broker.declare_queue(spec.dead_letter_queue)
+        limit = spec.delivery_limit if spec.queue_type is QueueType.QUORUM else None
+        self.broker.declare_queue(
+            spec.name,
+            dead_letter=spec.dead_letter_queue,
+            delivery_limit=limit,
+        )
+        for pattern in spec.patterns:
+            self.broker.bind(spec.exchange, spec.name, pattern)
+
+    async def declare_delay_queue(self, spec: QueueSpec, delay_ms: int) -> str:
+        """Declare a queue whose messages return to ``spec.name`` after ``delay_ms``."""
+        name = spec.delay_queue(delay_ms)
+        self.broker.declare_queue(name, dead_letter=spec.name, ttl_ms=delay_ms)
+        return name
+
+    async def publish(self, exchange: str, message: Outgoing, *, mandatory: bool) -> None:
+        """Route the message; the embedded broker confirms at once."""
+        self.broker.publish(exchange, message, mandatory=mandatory)
+
+    async def consume(
+        self,
+        queue: str,
+        on_delivery: Callable[[Delivery], Awaitable[None]],
+        *,
+        prefetch: int,
+    ) -> _Subscription:
+        """Deliver the queue's messages to ``on_delivery``."""
+        return self.broker.subscribe(queue, on_delivery, prefetch)
+
+    async def get(self, queue: str) -> MemoryDelivery | None:
+        """Take one message from ``queue``."""
+        return self.broker.get(queue)
+
+    async def purge(self, queue: str) -> int:
+        """Drop the ready messages of ``queue``."""
+        return self.broker.purge(queue)
+
+    async def message_count(self, queue: str) -> int:
+        """How many messages are ready in ``queue``."""
+        return self.broker.message_count(queue)
