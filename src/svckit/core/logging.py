@@ -1,58 +1,221 @@
-"""Structured logs: structlog configured once per process.
+"""Structured logs: structlog and the standard library, configured once per process.
 
-Minimal first version; see the module's full docs once redaction lands.
+`configure_logging` sets up one pipeline for both structlog's loggers and the standard
+library's (so lines from aio-pika, uvicorn or aiogram look like svckit's own), writing
+to standard error:
+
+- **JSON lines** in production or with ``log_format="json"``; readable **console**
+  lines in development (``"console"``, or ``"auto"`` outside production).
+- Every line carries ``timestamp`` (ISO 8601, UTC), ``level``, ``logger``, ``event``
+  and ``service``, plus what is bound for the work at hand: ``request_id``,
+  ``message_id``, ``update_id`` (see `bind_context`), and ``trace_id`` / ``span_id``
+  of the current OpenTelemetry span when there is one.
+- **Secrets are masked** before rendering, in values and in text (the message and the
+  rendered exception included): values under secret-looking keys, URL passwords,
+  Authorization credentials, Telegram bot tokens, ``SecretStr`` values.
+- Chatty libraries (aio-pika, aiormq, httpx, the uvicorn access log...) log warnings and
+  above only, unless the level is DEBUG.
+
+::
+
+    configure_logging(settings)
+    log = get_logger(__name__)
+    with bind_context(message_id=message.id):
+        log.info("thumbnail made", size=len(data))
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO, cast
 
 import structlog
+
+from svckit.core._redact import redact_event
+from svckit.core.telemetry import current_trace_ids
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+    from structlog.typing import EventDict, FilteringBoundLogger, Processor, WrappedLogger
+
     from svckit.core.settings import ServiceSettings
 
-__all__ = ["bind_context", "configure_logging", "get_logger"]
+__all__ = ["NOISY_LOGGERS", "bind_context", "configure_logging", "get_logger"]
+
+#: Standard-library loggers that log every connection, request or update at INFO.
+#: `configure_logging` raises their level to WARNING unless the level is DEBUG.
+NOISY_LOGGERS = (
+    "aio_pika",
+    "aiormq",
+    "aiogram.event",
+    "asyncio",
+    "hpack",
+    "httpcore",
+    "httpx",
+    "multipart",
+    "pamqp",
+    "python_multipart",
+    "urllib3",
+    "uvicorn.access",
+    "watchfiles",
+)
 
 
-def configure_logging(settings: ServiceSettings) -> None:
-    """Configure structlog and the standard library's logging for this process."""
+class _StderrHandler(logging.StreamHandler[TextIO]):
+    """The one root handler svckit installs.
+
+    It writes to whatever ``sys.stderr`` is at the time of each record, so replacing
+    the stream later (pytest does, and so do daemonising tools) keeps working.
+    """
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: TextIO) -> None:
+        # logging.StreamHandler.__init__ assigns the stream; it is read live instead.
+        pass
+
+
+class _State:
+    handler: _StderrHandler | None = None
+    quieted: frozenset[str] = frozenset()
+    service: str | None = None
+
+
+def _add_service(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
+    # The context variable wins: several services may share one process, each in its
+    # own task. Lines from other threads fall back to the last configured service.
+    if _State.service is not None:
+        event_dict.setdefault("service", _State.service)
+    return event_dict
+
+
+def _add_trace_ids(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
+    ids = current_trace_ids()
+    if ids is not None:
+        event_dict.setdefault("trace_id", ids[0])
+        event_dict.setdefault("span_id", ids[1])
+    return event_dict
+
+
+def _renderer(settings: ServiceSettings) -> Processor:
     fmt = settings.log_format
     if fmt == "auto":
         fmt = "json" if settings.is_production else "console"
-    renderer: Any = (
-        structlog.processors.JSONRenderer()
-        if fmt == "json"
-        else structlog.dev.ConsoleRenderer(colors=False)
-    )
+    if fmt == "json":
+        return structlog.processors.JSONRenderer()
+    stream = sys.stderr
+    colors = stream.isatty() and "NO_COLOR" not in os.environ
+    return structlog.dev.ConsoleRenderer(colors=colors)
+
+
+def configure_logging(settings: ServiceSettings) -> None:
+    """Configure structlog and the standard library's logging for this process.
+
+    Safe to call again: the new settings replace the old ones, and svckit's handler on
+    the root logger is replaced, never added twice. Handlers that others put on the
+    root logger are left alone.
+
+    Args:
+        settings: Supplies ``service_name``, ``log_level``, ``log_format`` and
+            ``environment``.
+    """
+    level = logging.getLevelNamesMapping()[settings.log_level]
+    timestamper = structlog.processors.TimeStamper(fmt="iso", utc=True)
+    # Run for every line, structlog's and the standard library's alike.
+    common: list[Processor] = [
+        structlog.contextvars.merge_contextvars,
+        _add_service,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        timestamper,
+        _add_trace_ids,
+    ]
     structlog.configure(
         processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            renderer,
+            *common,
+            structlog.stdlib.PositionalArgumentsFormatter(),
+            structlog.processors.StackInfoRenderer(),
+            structlog.processors.format_exc_info,
+            # Redacting before the record is handed over keeps secrets from any other
+            # handler on the root logger, too.
+            redact_event,
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
         ],
-        wrapper_class=structlog.make_filtering_bound_logger(
-            logging.getLevelNamesMapping()[settings.log_level],
-        ),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        # Loggers are made at import time, before configuration, and tests reconfigure.
         cache_logger_on_first_use=False,
     )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[*common, structlog.processors.format_exc_info, redact_event],
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            _renderer(settings),
+        ],
+    )
+    handler = _StderrHandler()
+    handler.setFormatter(formatter)
+
+    root = logging.getLogger()
+    if _State.handler is not None:
+        root.removeHandler(_State.handler)
+        _State.handler.close()
+    root.addHandler(handler)
+    root.setLevel(level)
+    _State.handler = handler
+    _quiet_noisy_loggers(level)
+
+    _State.service = settings.service_name
     structlog.contextvars.bind_contextvars(service=settings.service_name)
 
 
-def get_logger(name: str | None = None) -> Any:
-    """A structlog logger; safe to create at import time, before configuration."""
-    return structlog.get_logger(name)
+def _quiet_noisy_loggers(level: int) -> None:
+    for name in _State.quieted:
+        logging.getLogger(name).setLevel(logging.NOTSET)
+    quieted = set()
+    if level > logging.DEBUG:
+        for name in NOISY_LOGGERS:
+            logger = logging.getLogger(name)
+            # A level the application chose for the library is its own business.
+            if logger.level == logging.NOTSET:
+                logger.setLevel(max(level, logging.WARNING))
+                quieted.add(name)
+    _State.quieted = frozenset(quieted)
+
+
+def get_logger(name: str | None = None) -> FilteringBoundLogger:
+    """A structlog logger; safe to create at import time, before configuration.
+
+    Args:
+        name: The logger's name, shown as ``logger`` in each line; by default the
+            calling module's ``__name__``.
+
+    Example:
+        >>> log = get_logger(__name__)
+        >>> log.info("user created", user_id=42)
+    """
+    if name is None:
+        name = sys._getframe(1).f_globals.get("__name__", "svckit")  # noqa: SLF001 - cheaper than inspect
+    return cast("FilteringBoundLogger", structlog.get_logger(name))
 
 
 @contextmanager
 def bind_context(**values: Any) -> Iterator[None]:
-    """Bind values (request id, message id...) to every log line inside the block."""
+    """Add values (request id, message id, update id...) to every line in the block.
+
+    The values are context variables, so they follow the current task and the tasks it
+    starts, and what was bound before the block is restored after it.
+
+    Example:
+        >>> with bind_context(request_id="3f2a", user_id=7):
+        ...     log.info("user updated")
+    """
     with structlog.contextvars.bound_contextvars(**values):
         yield

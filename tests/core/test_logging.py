@@ -1,0 +1,375 @@
+"""Logging as a user sees it: the lines svckit writes to standard error, parsed back."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+import threading
+from typing import TYPE_CHECKING, Any
+
+import pytest
+import structlog
+from hypothesis import given
+from hypothesis import strategies as st
+from opentelemetry.sdk.trace import TracerProvider
+from pydantic import SecretStr
+
+from svckit.core import logging as svckit_logging
+from svckit.core.logging import NOISY_LOGGERS, bind_context, configure_logging, get_logger
+from svckit.core.settings import ServiceSettings
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+
+@pytest.fixture(autouse=True)
+def restore_logging() -> Iterator[None]:
+    """Leave the process's logging as this module found it, for the tests after it."""
+    root = logging.getLogger()
+    level = root.level
+    yield
+    state = svckit_logging._State
+    if state.handler is not None:
+        root.removeHandler(state.handler)
+        state.handler.close()
+    for name in state.quieted:
+        logging.getLogger(name).setLevel(logging.NOTSET)
+    state.handler, state.quieted, state.service = None, frozenset(), None
+    root.setLevel(level)
+    structlog.reset_defaults()
+    structlog.contextvars.clear_contextvars()
+
+
+def settings(**values: Any) -> ServiceSettings:
+    values.setdefault("service_name", "orders")
+    values.setdefault("log_format", "json")
+    return ServiceSettings(**values)
+
+
+def json_lines(text: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in text.splitlines() if line]
+
+
+def one_line(capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    (line,) = json_lines(captured.err)
+    return line
+
+
+def test_a_json_line_carries_the_standard_fields(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging(settings())
+    get_logger("orders.api").info("order placed", order_id=7, total=9.5)
+
+    line = one_line(capsys)
+    assert line.pop("timestamp").endswith("Z")
+    assert line == {
+        "event": "order placed",
+        "level": "info",
+        "logger": "orders.api",
+        "service": "orders",
+        "order_id": 7,
+        "total": 9.5,
+    }
+
+
+def test_the_logger_name_defaults_to_the_calling_module(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    configure_logging(settings())
+    get_logger().info("hello")
+    assert one_line(capsys)["logger"] == __name__
+
+
+def test_positional_arguments_are_formatted(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging(settings())
+    get_logger("x").info("took %d ms", 12)
+    assert one_line(capsys)["event"] == "took 12 ms"
+
+
+def test_lines_below_the_level_are_dropped(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging(settings(log_level="WARNING"))
+    log = get_logger("x")
+    log.info("not shown")
+    logging.getLogger("x").info("not shown either")
+    log.warning("shown")
+    assert [line["event"] for line in json_lines(capsys.readouterr().err)] == ["shown"]
+
+
+def test_console_format_is_readable_text(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging(settings(log_format="console"))
+    get_logger("orders.api").info("order placed", order_id=7)
+
+    text = capsys.readouterr().err
+    assert "order placed" in text
+    assert "[info" in text
+    assert "order_id=7" in text
+    assert "service=orders" in text
+    assert "\x1b[" not in text  # no colours when stderr is not a terminal
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(text)
+
+
+@pytest.mark.parametrize(
+    ("values", "is_json"),
+    [
+        ({"log_format": "auto"}, False),
+        ({"log_format": "auto", "environment": "test"}, False),
+        (
+            {
+                "log_format": "auto",
+                "environment": "production",
+                "bus_url": "amqp://app:pw@rabbit/",
+                "cache_url": "redis://cache:6379/0",
+            },
+            True,
+        ),
+        ({"log_format": "console", "environment": "test"}, False),
+        ({"log_format": "json"}, True),
+    ],
+)
+def test_auto_format_is_json_only_in_production(
+    values: dict[str, Any], is_json: bool, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configure_logging(settings(**values))
+    get_logger("x").info("hello")
+    text = capsys.readouterr().err.strip()
+    assert text.startswith("{") is is_json
+
+
+def test_configuring_again_replaces_instead_of_adding(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging(settings(log_format="console", log_level="DEBUG"))
+    configure_logging(settings(log_format="json", log_level="INFO", service_name="billing"))
+
+    svckit_handlers = [
+        h for h in logging.getLogger().handlers if isinstance(h, svckit_logging._StderrHandler)
+    ]
+    assert len(svckit_handlers) == 1
+    log = get_logger("x")
+    log.debug("dropped now")
+    log.info("once")
+    logging.getLogger("x").info("stdlib once")
+    lines = json_lines(capsys.readouterr().err)
+    assert [(line["event"], line["service"]) for line in lines] == [
+        ("once", "billing"),
+        ("stdlib once", "billing"),
+    ]
+
+
+def test_loggers_made_before_configuration_follow_it(capsys: pytest.CaptureFixture[str]) -> None:
+    early = get_logger("early")
+    configure_logging(settings(log_format="console"))
+    configure_logging(settings(log_format="json", service_name="late"))
+    early.info("hello")
+    assert one_line(capsys)["service"] == "late"
+
+
+def test_other_handlers_on_the_root_logger_are_left_alone(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    stream = io.StringIO()
+    theirs = logging.StreamHandler(stream)
+    root = logging.getLogger()
+    root.addHandler(theirs)
+    try:
+        configure_logging(settings())
+        configure_logging(settings())
+        get_logger("x").warning("password=hunter2")
+    finally:
+        root.removeHandler(theirs)
+    assert one_line(capsys)["event"] == "password=***"
+    # svckit's lines reach another handler already redacted.
+    assert "'event': 'password=***'" in stream.getvalue()
+    assert "hunter2" not in stream.getvalue()
+
+
+def test_standard_library_lines_share_the_format(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging(settings())
+    with bind_context(message_id="m-1"):
+        logging.getLogger("some.library").warning("retrying %s in %d s", "connect", 2)
+
+    line = one_line(capsys)
+    line.pop("timestamp")
+    assert line == {
+        "event": "retrying connect in 2 s",
+        "level": "warning",
+        "logger": "some.library",
+        "service": "orders",
+        "message_id": "m-1",
+    }
+
+
+def test_noisy_libraries_are_quiet_unless_debugging(capsys: pytest.CaptureFixture[str]) -> None:
+    assert "aio_pika" in NOISY_LOGGERS
+    chatty = logging.getLogger("aio_pika.robust_connection")
+
+    configure_logging(settings(log_level="INFO"))
+    chatty.info("connected")
+    chatty.warning("connection lost")
+    get_logger("svckit.bus").info("svckit info still shown")
+    assert [line["event"] for line in json_lines(capsys.readouterr().err)] == [
+        "connection lost",
+        "svckit info still shown",
+    ]
+
+    configure_logging(settings(log_level="DEBUG"))
+    chatty.info("connected")
+    assert [line["event"] for line in json_lines(capsys.readouterr().err)] == ["connected"]
+
+
+def test_a_level_the_application_set_on_a_library_is_kept() -> None:
+    library = logging.getLogger("httpx")
+    library.setLevel(logging.DEBUG)
+    try:
+        configure_logging(settings(log_level="INFO"))
+        assert library.level == logging.DEBUG
+    finally:
+        library.setLevel(logging.NOTSET)
+
+
+def test_noisy_libraries_respect_a_stricter_level(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging(settings(log_level="ERROR"))
+    logging.getLogger("aiormq").warning("not shown")
+    assert capsys.readouterr().err == ""
+
+
+def test_bound_context_is_on_every_line_in_the_block_only(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    configure_logging(settings())
+    log = get_logger("x")
+    with bind_context(request_id="r-1", update_id=42):
+        log.info("outer")
+        with bind_context(message_id="m-1", request_id="r-2"):
+            log.info("inner")
+        log.info("outer again")
+    log.info("after")
+
+    lines = json_lines(capsys.readouterr().err)
+    context = [
+        {k: v for k, v in line.items() if k in {"request_id", "message_id", "update_id"}}
+        for line in lines
+    ]
+    assert context == [
+        {"request_id": "r-1", "update_id": 42},
+        {"request_id": "r-2", "update_id": 42, "message_id": "m-1"},
+        {"request_id": "r-1", "update_id": 42},
+        {},
+    ]
+
+
+def test_lines_from_other_threads_still_name_the_service(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    configure_logging(settings(service_name="media"))
+    thread = threading.Thread(target=lambda: logging.getLogger("pool").warning("from a thread"))
+    thread.start()
+    thread.join()
+    assert one_line(capsys)["service"] == "media"
+
+
+def test_trace_and_span_ids_come_from_the_current_span(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    configure_logging(settings())
+    provider = TracerProvider(shutdown_on_exit=False)
+    tracer = provider.get_tracer("test")
+    log = get_logger("x")
+
+    log.info("before")
+    with tracer.start_as_current_span("work") as span:
+        log.info("inside")
+        logging.getLogger("lib").warning("stdlib inside")
+    provider.shutdown()
+
+    before, inside, stdlib_inside = json_lines(capsys.readouterr().err)
+    assert "trace_id" not in before
+    assert "span_id" not in before
+    context = span.get_span_context()
+    for line in (inside, stdlib_inside):
+        assert line["trace_id"] == format(context.trace_id, "032x")
+        assert line["span_id"] == format(context.span_id, "016x")
+        assert len(line["trace_id"]) == 32
+        assert len(line["span_id"]) == 16
+
+
+# ---------------------------------------------------------------- redaction
+
+
+def test_secrets_are_masked_in_values_message_and_nested_data(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    configure_logging(settings())
+    get_logger("x").info(
+        "connecting to amqp://app:hunter2@rabbit/ with Authorization: Bearer tok-1",
+        password="pw-2",  # noqa: S106 - a fake secret the test proves is masked
+        API_KEY="key-3",
+        headers={"Cookie": "sid=4", "Accept": "*/*", "inner": [{"jwt": "jwt-5"}]},
+        url=f"https://api.telegram.org/bot123:{'t' * 35}/getMe",
+        bus_url=SecretStr("amqp://app:pw-6@rabbit/"),
+        count=3,
+    )
+    line = one_line(capsys)
+    assert line["event"] == "connecting to amqp://app:***@rabbit/ with Authorization: Bearer ***"
+    assert line["password"] == "***"  # noqa: S105 - the mask, not a password
+    assert line["API_KEY"] == "***"
+    assert line["headers"] == {"Cookie": "***", "Accept": "*/*", "inner": [{"jwt": "***"}]}
+    assert line["url"] == "https://api.telegram.org/bot123:***/getMe"
+    assert line["bus_url"] == "***"
+    assert line["count"] == 3
+
+
+@pytest.mark.parametrize("fmt", ["json", "console"])
+def test_exception_text_is_masked(fmt: str, capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging(settings(log_format=fmt))
+
+    def connect() -> None:
+        raise ConnectionError("cannot reach amqp://app:hunter2@rabbit/")
+
+    try:
+        connect()
+    except ConnectionError:
+        get_logger("x").exception("bus down")
+        logging.getLogger("lib").exception("lib saw password=%s", "hunter3")
+
+    text = capsys.readouterr().err
+    assert "hunter" not in text
+    assert text.count("ConnectionError: cannot reach amqp://app:***@rabbit/") == 2
+    assert "password=***" in text
+    assert text.count("in connect") == 2  # the tracebacks are there
+
+
+def test_exception_objects_as_values_are_masked(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging(settings())
+    get_logger("x").warning("retrying", error=OSError("amqp://app:hunter2@rabbit/ refused"))
+    assert one_line(capsys)["error"] == "OSError('amqp://app:***@rabbit/ refused')"
+
+
+SECRET_KEYS = st.sampled_from(
+    ["password", "db_password", "secret", "client_secret", "token", "api_key", "Authorization"],
+).flatmap(lambda key: st.sampled_from([key, key.upper(), key.title()]))
+URL_PASSWORD = st.text(
+    st.characters(codec="ascii", categories=["L", "N"], include_characters="-._~!$&*+,;=:@"),
+    min_size=1,
+    max_size=30,
+).map(lambda s: f"Zq{s}")
+
+
+@given(key=SECRET_KEYS, secret=st.text(min_size=1).map(lambda s: f"Zq{s}"), password=URL_PASSWORD)
+def test_random_secrets_never_reach_the_output(key: str, secret: str, password: str) -> None:
+    configure_logging(settings())
+    stream = io.StringIO()
+    with contextlib.redirect_stderr(stream):
+        get_logger("x").info(
+            f"connect to amqp://svc:{password}@rabbit:5672/",
+            nested={"items": [{key: secret}]},
+            **{key: secret},
+        )
+        logging.getLogger("lib").warning("dsn redis://:%s@cache:6379/0", password)
+    output = stream.getvalue()
+    assert secret not in output
+    assert json.dumps(secret) not in output
+    assert password not in output
+    assert output.count("***") == 4
