@@ -87,11 +87,14 @@ class RetryPolicy:
         """The delay after try ``attempt`` failed, before jitter."""
         if attempt < 1:
             raise ValueError("attempt numbers start at 1")
-        # Cap the exponent so huge attempt numbers never overflow a float.
-        exponent = min(attempt - 1, 1024)
+        if self.initial_delay == 0:
+            # Zero grows to zero; the power below could overflow and wrongly hit the cap.
+            return 0.0
         try:
-            grown = self.initial_delay * self.multiplier**exponent
+            # float(): an int multiplier would make a huge exact integer power.
+            grown = self.initial_delay * float(self.multiplier) ** (attempt - 1)
         except OverflowError:
+            # Past the float range, the cap is reached long before.
             grown = self.max_delay
         return min(self.max_delay, grown)
 
