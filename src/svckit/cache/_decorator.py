@@ -28,6 +28,11 @@ class CachedFunction(Generic[P, R]):
     deletes it, with the same arguments as the call.
     """
 
+    # Copied from the function by functools.update_wrapper; declared for type checkers.
+    __name__: str
+    __qualname__: str
+    __wrapped__: Callable[P, Awaitable[R]]
+
     def __init__(
         self,
         func: Callable[P, Awaitable[R]],
