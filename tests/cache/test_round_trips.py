@@ -11,7 +11,7 @@ from uuid import UUID  # noqa: TC003 - pydantic reads the annotation at run time
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 if TYPE_CHECKING:
     from svckit.cache import Cache
@@ -29,6 +29,9 @@ class Item(BaseModel):
 
 
 class Order(BaseModel):
+    # A model writes infinities as null unless told otherwise, and null is no float.
+    model_config = ConfigDict(ser_json_inf_nan="constants")
+
     id: UUID
     placed_at: datetime
     colour: Colour
