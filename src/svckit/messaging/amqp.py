@@ -36,7 +36,7 @@ import aiormq  # noqa: E402 - installed with aio_pika, checked just above
 from pamqp import commands as spec  # noqa: E402
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Mapping
+    from collections.abc import Awaitable, Callable, Coroutine, Mapping
     from datetime import datetime
 
     from aiormq.abc import DeliveredMessage
@@ -81,6 +81,7 @@ class AmqpTransport:
         self._connection_name = connection_name
         self._connection: Any = None
         self._channel: Any = None  # topology and publishing
+        self._underlay: Any = None  # the publishing channel's current aiormq channel
         self._declared_delays: set[str] = set()
         self._specs: dict[str, QueueSpec] = {}
         self._subscriptions: list[_Subscription] = []
@@ -174,17 +175,15 @@ class AmqpTransport:
             correlation_id=message.correlation_id,
         )
         try:
-            async for attempt in PUBLISH_RETRY:
-                with attempt:
-                    channel = await self._channel.get_underlay_channel()
-                    confirmation = await channel.basic_publish(
-                        message.body,
-                        exchange=exchange,
-                        routing_key=message.routing_key,
-                        properties=properties,
-                        mandatory=mandatory,
-                        wait=False,  # the confirm is the wait that matters
-                    )
+            try:
+                confirmation = await self._publish_once(exchange, message, properties, mandatory)
+            except _CONNECTION_ERRORS:
+                # The slow path: wait for the robust connection to come back and resend.
+                async for attempt in PUBLISH_RETRY:
+                    with attempt:
+                        confirmation = await self._publish_once(
+                            exchange, message, properties, mandatory
+                        )
         except aiormq.exceptions.PublishError as exc:
             raise UnroutableError(
                 f"no queue is bound for {message.routing_key!r} on exchange {exchange!r}",
@@ -193,6 +192,25 @@ class AmqpTransport:
             raise PublishError(f"publish failed: {type(exc).__name__}") from exc
         if not isinstance(confirmation, spec.Basic.Ack):
             raise PublishError(f"the broker refused the message ({type(confirmation).__name__})")
+
+    async def _publish_once(
+        self,
+        exchange: str,
+        message: Outgoing,
+        properties: spec.Basic.Properties,
+        mandatory: bool,  # noqa: FBT001 - private, positional for speed
+    ) -> Any:
+        channel = self._underlay
+        if channel is None or channel.is_closed:
+            channel = self._underlay = await self._channel.get_underlay_channel()
+        return await channel.basic_publish(
+            message.body,
+            exchange=exchange,
+            routing_key=message.routing_key,
+            properties=properties,
+            mandatory=mandatory,
+            wait=False,  # the confirm is the wait that matters
+        )
 
     # ------------------------------------------------------------------ consuming
 
@@ -241,9 +259,15 @@ class AmqpTransport:
 
 
 class _Acks:
-    """Settles one channel's deliveries, coalescing acks of contiguous finished ones."""
+    """Settles one channel's deliveries, coalescing the acks of contiguous finished ones.
 
-    __slots__ = ("_channel", "_done", "_flush_at", "_order", "_state")
+    An ack is not sent at once: the first finished delivery schedules a flush for the
+    next turn of the event loop, and every delivery finished by then is covered by one
+    ``multiple`` ack of the contiguous finished prefix. A nack is sent at once, so it
+    always reaches the broker before a ``multiple`` ack that would cover its tag.
+    """
+
+    __slots__ = ("_channel", "_done", "_flush_at", "_loop", "_order", "_scheduled", "_state")
 
     RUNNING, DONE, SETTLED = 0, 1, 2
 
@@ -251,8 +275,10 @@ class _Acks:
         self._channel = channel
         self._order: deque[int] = deque()
         self._state: dict[int, int] = {}
-        self._done = 0  # finished, waiting behind a running delivery
+        self._done = 0  # finished but not yet acknowledged
         self._flush_at = max(1, prefetch // 2)
+        self._scheduled = False
+        self._loop = asyncio.get_running_loop()
 
     @property
     def live(self) -> bool:
@@ -267,20 +293,34 @@ class _Acks:
             return  # the broker gave it back when the channel closed
         self._state[tag] = self.DONE
         self._done += 1
-        last = self._advance()
-        if last is not None:
-            await self._channel.basic_ack(last, multiple=last != tag, wait=False)
-        elif self._done >= self._flush_at:
-            await self._ack_waiting()
+        if not self._scheduled:
+            self._scheduled = True
+            self._loop.call_soon(self._flush)
 
     async def nack(self, tag: int, *, requeue: bool) -> None:
         if not self.live:
             return
         self._state[tag] = self.SETTLED
         await self._channel.basic_nack(tag, requeue=requeue, wait=False)
+        if not self._scheduled:
+            self._scheduled = True
+            self._loop.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._scheduled = False
+        if not self.live:
+            return
         last = self._advance()
         if last is not None:
-            await self._channel.basic_ack(last, multiple=True, wait=False)
+            self._send(self._channel.basic_ack(last, multiple=True, wait=False))
+        if self._done >= self._flush_at:
+            # A slow delivery holds the head: ack the finished ones one by one, so the
+            # broker's prefetch window does not fill with work that is already done.
+            waiting = [tag for tag, value in self._state.items() if value == self.DONE]
+            for tag in waiting:
+                self._state[tag] = self.SETTLED
+                self._send(self._channel.basic_ack(tag, wait=False))
+            self._done = 0
 
     def _advance(self) -> int | None:
         """Drop the settled head of the window; return the last finished tag dropped."""
@@ -293,15 +333,15 @@ class _Acks:
                 last = head
         return last
 
-    async def _ack_waiting(self) -> None:
-        # A slow delivery holds the head: ack the finished ones one by one, so the
-        # broker's prefetch window does not fill with work that is already done.
-        waiting = [tag for tag, value in self._state.items() if value == self.DONE]
-        for tag in waiting:
-            self._state[tag] = self.SETTLED
-        self._done = 0
-        for tag in waiting:
-            await self._channel.basic_ack(tag, wait=False)
+    def _send(self, frame: Coroutine[Any, Any, None]) -> None:
+        # Tasks start in creation order, so frames keep the order they were made in.
+        task = self._loop.create_task(frame)
+        task.add_done_callback(_log_send_failure)
+
+
+def _log_send_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        _log.debug("ack not sent; the broker requeues on channel close", exc_info=task.exception())
 
 
 class _AmqpDelivery:
