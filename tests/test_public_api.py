@@ -1,0 +1,120 @@
+"""The public names: pinned, so that adding or removing one is a visible change."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import importlib.util
+import inspect
+
+import pytest
+
+import svckit
+
+SVCKIT = [
+    "__version__",
+    "CacheError",
+    "ConfigurationError",
+    "DecodeError",
+    "DrainReport",
+    "Environment",
+    "Health",
+    "HealthReport",
+    "HealthStatus",
+    "InFlight",
+    "Intake",
+    "LifecycleError",
+    "MessagingError",
+    "MissingExtraError",
+    "PublishError",
+    "Resource",
+    "RetryPolicy",
+    "Service",
+    "ServiceSettings",
+    "ServiceState",
+    "SvckitError",
+    "UnroutableError",
+    "bind_context",
+    "configure_logging",
+    "get_logger",
+]
+
+# Packages with a public surface of their own. Each pins its names in its own tests;
+# here every one is held to the same rules as the top level.
+SUBPACKAGES = [
+    "svckit.api",
+    "svckit.bot",
+    "svckit.cache",
+    "svckit.messaging",
+    "svckit.testing",
+    "svckit.worker",
+]
+
+
+def test_top_level_names_are_pinned() -> None:
+    assert svckit.__all__ == SVCKIT
+
+
+def test_top_level_names_are_sorted_after_the_version() -> None:
+    assert svckit.__all__[0] == "__version__"
+    names = svckit.__all__[1:]
+    classes = [name for name in names if name[0].isupper()]
+    functions = [name for name in names if name[0].islower()]
+    assert names == sorted(classes) + sorted(functions)
+
+
+@pytest.mark.parametrize("name", SVCKIT)
+def test_every_top_level_name_resolves(name: str) -> None:
+    assert getattr(svckit, name) is not None
+
+
+@pytest.mark.parametrize("name", [name for name in SVCKIT if name != "__version__"])
+def test_every_top_level_name_is_documented(name: str) -> None:
+    assert inspect.getdoc(getattr(svckit, name))
+
+
+def test_top_level_names_are_listed_by_dir() -> None:
+    assert set(SVCKIT) <= set(dir(svckit))
+
+
+def test_an_unknown_name_is_an_attribute_error() -> None:
+    with pytest.raises(AttributeError, match="no attribute 'Servce'"):
+        _ = svckit.Servce
+
+
+def test_from_import_of_a_lazy_name_works() -> None:
+    from svckit import RetryPolicy  # noqa: PLC0415 - the import statement is what is tested
+    from svckit.core.retry import RetryPolicy as Defined  # noqa: PLC0415
+
+    assert RetryPolicy is Defined
+
+
+def test_version_matches_the_installed_distribution() -> None:
+    assert svckit.__version__ == importlib.metadata.version("svckit")
+
+
+def _public(module_name: str) -> list[tuple[str, object]]:
+    spec = importlib.util.find_spec(module_name)
+    # An empty folder is a namespace package (no origin): the package is not written yet.
+    if spec is None or spec.origin is None:
+        pytest.skip(f"{module_name} does not exist yet")
+    module = importlib.import_module(module_name)
+    names: list[str] = module.__all__
+    assert len(names) == len(set(names)), "a name is listed twice"
+    return [(name, getattr(module, name)) for name in names]
+
+
+@pytest.mark.parametrize("module_name", SUBPACKAGES)
+def test_subpackage_names_resolve(module_name: str) -> None:
+    for name, value in _public(module_name):
+        assert value is not None, name
+
+
+@pytest.mark.parametrize("module_name", SUBPACKAGES)
+def test_subpackage_classes_and_functions_are_documented(module_name: str) -> None:
+    undocumented = [
+        name
+        for name, value in _public(module_name)
+        if (inspect.isclass(value) or inspect.isfunction(value)) and not inspect.getdoc(value)
+    ]
+    assert undocumented == []
