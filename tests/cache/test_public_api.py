@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 import svckit.cache
-from svckit import ConfigurationError, MissingExtraError
+from svckit import ConfigurationError, MissingExtraError, Resource
 from svckit.cache import Cache, CacheBackend, MemoryBackend
 from svckit.messaging import KeyValueInbox
 
@@ -79,6 +79,12 @@ def test_a_client_that_decodes_responses_is_refused() -> None:
 
     with pytest.raises(ConfigurationError, match="decode_responses=False"):
         svckit.cache.RedisBackend(Redis(decode_responses=True))
+
+
+async def test_the_cache_is_a_resource(cache: Cache) -> None:
+    resource: Resource = cache  # and mypy agrees
+    assert isinstance(resource, Resource)
+    assert resource.name == "cache"
 
 
 def test_the_backends_implement_the_protocol() -> None:

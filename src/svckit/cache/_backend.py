@@ -10,9 +10,23 @@ as ``__cause__``; nothing else escapes a backend.
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from datetime import timedelta
+from typing import Protocol, TypeAlias, runtime_checkable
 
-__all__ = ["CacheBackend"]
+__all__ = ["TTL", "CacheBackend", "seconds"]
+
+#: How long a value lives: seconds, a timedelta, or ``None`` for no expiry.
+TTL: TypeAlias = float | timedelta | None
+
+
+def seconds(ttl: TTL) -> float | None:
+    """``ttl`` in seconds, checked to be positive."""
+    if ttl is None:
+        return None
+    value = ttl.total_seconds() if isinstance(ttl, timedelta) else float(ttl)
+    if value <= 0:
+        raise ValueError(f"a TTL must be positive, got {value} s")
+    return value
 
 
 @runtime_checkable

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Self, TypeVar, overload
-from urllib.parse import parse_qs, urlsplit
 
 from pydantic import SecretStr, ValidationError
 
+from svckit.cache._backend import TTL, seconds
 from svckit.cache._codec import decode, encode
+from svckit.cache._counters import Counters
 from svckit.cache._flight import SingleFlight
 from svckit.cache._loading import Loading, LoadOptions
-from svckit.cache._memory import MemoryBackend
 from svckit.cache._telemetry import CacheTelemetry
+from svckit.cache._url import backend_from_url
 from svckit.core.errors import CacheError, ConfigurationError
 from svckit.core.health import Health
 
@@ -32,20 +32,11 @@ T = TypeVar("T")
 _NAMESPACE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
-def _seconds(ttl: float | timedelta | None) -> float | None:
-    if ttl is None:
-        return None
-    seconds = ttl.total_seconds() if isinstance(ttl, timedelta) else float(ttl)
-    if seconds <= 0:
-        raise ValueError(f"a TTL must be positive, got {seconds} s")
-    return seconds
-
-
 def _type_name(type_: Any) -> str:
     return getattr(type_, "__qualname__", None) or repr(type_)
 
 
-class Cache:
+class Cache(Counters):
     """A typed cache: pydantic models, anything a pydantic TypeAdapter handles, raw bytes.
 
     Values are stored as JSON (bytes as they are, never pickle) under
@@ -99,7 +90,8 @@ class Cache:
                 store it: the delete marks that guard against stale values live
                 ``2 * max_load_time``.
             warn_interval: Seconds between two warnings about a failing backend.
-            meter: The OTel meter for the metrics; by default the global ``svckit`` one.
+            meter: The OTel meter for the metrics; by default
+                ``svckit.core.telemetry.get_meter(namespace)``.
         """
         if not _NAMESPACE.match(namespace):
             raise ConfigurationError(
@@ -140,23 +132,7 @@ class Cache:
             MissingExtraError: A ``redis`` URL, but redis-py is not installed.
         """
         raw = url.get_secret_value() if isinstance(url, SecretStr) else url
-        parts = urlsplit(raw)
-        backend: CacheBackend
-        if parts.scheme == "memory":
-            query = parse_qs(parts.query)
-            max_size = int(query.get("max_size", ["10000"])[0])
-            backend = MemoryBackend(max_size=max_size)
-        elif parts.scheme in {"redis", "rediss"}:
-            from svckit.cache._redis import RedisBackend  # noqa: PLC0415 - an optional extra
-
-            backend = RedisBackend.from_url(raw)
-        else:
-            # The URL may hold a password: name only its scheme.
-            raise ConfigurationError(
-                f"unsupported cache URL scheme {parts.scheme!r}: use memory://, redis:// "
-                "or rediss://",
-            )
-        return cls(backend, namespace=namespace, **options)
+        return cls(backend_from_url(raw), namespace=namespace, **options)
 
     # ------------------------------------------------------------------ Resource
 
@@ -188,9 +164,6 @@ class Cache:
         return Health.up(self.backend.describe())
 
     # ------------------------------------------------------------------ values
-
-    def _failed(self, exc: CacheError) -> None:
-        self._telemetry.failed(exc)
 
     @overload
     async def get(self, key: str, type_: type[T]) -> T | None: ...
@@ -227,7 +200,7 @@ class Cache:
                 f"the cached value under {key!r} is not a valid {_type_name(type_)}",
             ) from exc
 
-    async def set(self, key: str, value: Any, ttl: float | timedelta | None = None) -> None:
+    async def set(self, key: str, value: Any, ttl: TTL = None) -> None:
         """Store ``value`` under ``key``, replacing what was there.
 
         Args:
@@ -241,14 +214,14 @@ class Cache:
         """
         data = encode(value)
         try:
-            await self.backend.set(self._prefix + key, data, _seconds(ttl))
+            await self.backend.set(self._prefix + key, data, seconds(ttl))
         except CacheError as exc:
-            self._failed(exc)
+            self._telemetry.failed(exc)
             raise
         if self._telemetry.failing:
             self._telemetry.recovered()
 
-    async def add(self, key: str, value: Any, ttl: float | timedelta | None = None) -> bool:
+    async def add(self, key: str, value: Any, ttl: TTL = None) -> bool:
         """Store ``value`` only if ``key`` holds nothing (set-if-absent, atomic).
 
         Returns:
@@ -259,9 +232,9 @@ class Cache:
         """
         data = encode(value)
         try:
-            return await self.backend.add(self._prefix + key, data, _seconds(ttl))
+            return await self.backend.add(self._prefix + key, data, seconds(ttl))
         except CacheError as exc:
-            self._failed(exc)
+            self._telemetry.failed(exc)
             raise
 
     async def delete(self, key: str) -> bool:
@@ -280,7 +253,7 @@ class Cache:
         try:
             return await self._loading.invalidate(self._prefix + key, key)
         except CacheError as exc:
-            self._failed(exc)
+            self._telemetry.failed(exc)
             raise
 
     async def get_or_set(
@@ -289,7 +262,7 @@ class Cache:
         type_: type[T] | Any,
         loader: Callable[[], Awaitable[T]],
         *,
-        ttl: float | timedelta | None = None,
+        ttl: TTL = None,
     ) -> T:
         """The value under ``key``; on a miss, ``await loader()`` and store its result.
 
@@ -307,67 +280,12 @@ class Cache:
         Raises:
             Exception: Whatever ``loader`` raises, to every caller waiting on it.
         """
-        seconds = _seconds(ttl)
-        return await self._flights.run(  # type: ignore[no-any-return]
-            key, lambda: self._loading.get_or_load(self._prefix + key, key, type_, loader, seconds)
-        )
+        ttl_seconds = seconds(ttl)
 
-    # ------------------------------------------------------------------ counters
+        def load_through() -> Awaitable[T]:
+            return self._loading.get_or_load(self._prefix + key, key, type_, loader, ttl_seconds)
 
-    async def incr(self, key: str, amount: int = 1, *, ttl: float | timedelta | None = None) -> int:
-        """Add ``amount`` to the counter under ``key`` (created at 0) atomically.
-
-        Args:
-            key: The key, without the namespace; ``get(key, int)`` reads the counter.
-            amount: What to add; negative to subtract.
-            ttl: Set on the counter when it has no expiry yet, so it counts from creation.
-
-        Returns:
-            The counter's new value.
-
-        Raises:
-            CacheError: The backend failed, or the key holds something else.
-        """
-        try:
-            return await self.backend.incr(self._prefix + key, amount, _seconds(ttl))
-        except CacheError as exc:
-            self._failed(exc)
-            raise
-
-    async def hincr(
-        self, key: str, field: str, amount: int = 1, *, ttl: float | timedelta | None = None
-    ) -> int:
-        """Add ``amount`` to the counter ``field`` of the hash under ``key`` atomically.
-
-        Args:
-            key: The key, without the namespace; `hgetall` reads every field.
-            field: The counter within the hash.
-            amount: What to add; negative to subtract.
-            ttl: Set on the hash when it has no expiry yet, so it counts from creation.
-
-        Returns:
-            The field's new value.
-
-        Raises:
-            CacheError: The backend failed, or the key holds something else.
-        """
-        try:
-            return await self.backend.hincr(self._prefix + key, field, amount, _seconds(ttl))
-        except CacheError as exc:
-            self._failed(exc)
-            raise
-
-    async def hgetall(self, key: str) -> dict[str, int]:
-        """Every counter field of the hash under ``key``; empty if there is none.
-
-        Raises:
-            CacheError: The backend failed, or the key holds something else.
-        """
-        try:
-            return await self.backend.hgetall(self._prefix + key)
-        except CacheError as exc:
-            self._failed(exc)
-            raise
+        return await self._flights.run(key, load_through)  # type: ignore[no-any-return]
 
     async def clear(self) -> None:
         """Delete every key of this cache's namespace (and nothing else).
@@ -379,5 +297,5 @@ class Cache:
             await self.backend.clear(self._prefix)
             await self.backend.clear(self._loading.internal)
         except CacheError as exc:
-            self._failed(exc)
+            self._telemetry.failed(exc)
             raise

@@ -6,10 +6,8 @@ import math
 import time
 from typing import TYPE_CHECKING
 
-from opentelemetry import metrics
-
-from svckit import __version__
 from svckit.core.logging import get_logger
+from svckit.core.telemetry import counter, get_meter
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -46,24 +44,26 @@ class CacheTelemetry:
         Args:
             namespace: The cache's namespace, put on every data point.
             where: Says where the backend is, for log lines.
-            meter: The OTel meter; by default the global provider's ``svckit`` meter.
+            meter: The OTel meter; by default ``svckit.core.telemetry.get_meter(namespace)``.
             warn_interval: Seconds between two warnings about a failing backend.
             clock: Seconds from any fixed point; tests pass a fake one.
         """
-        meter = meter or metrics.get_meter("svckit", __version__)
+        meter = meter or get_meter(namespace)
         self.attributes = {"svckit.cache.namespace": namespace}
-        self.hits = meter.create_counter(
-            "svckit.cache.hits", unit="{lookup}", description="Cache lookups that found a value"
+        self.hits = counter(
+            meter, "svckit.cache.hits", unit="{lookup}", description="Lookups that found a value"
         )
-        self.misses = meter.create_counter(
-            "svckit.cache.misses", unit="{lookup}", description="Cache lookups that found none"
+        self.misses = counter(
+            meter, "svckit.cache.misses", unit="{lookup}", description="Lookups that found none"
         )
-        self.errors = meter.create_counter(
+        self.errors = counter(
+            meter,
             "svckit.cache.errors",
             unit="{error}",
             description="Cache backend failures and cached values that could not be decoded",
         )
-        self.fail_open = meter.create_counter(
+        self.fail_open = counter(
+            meter,
             "svckit.cache.fail_open",
             unit="{load}",
             description="Loads served without the cache because the cache failed",
