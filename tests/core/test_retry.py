@@ -223,6 +223,15 @@ async def test_async_success_after_failures_returns_the_value() -> None:
     assert calls == 3
 
 
+async def test_decorated_coroutine_functions_still_make_coroutines() -> None:
+    @RetryPolicy(attempts=1)
+    async def answer() -> int:
+        return 42
+
+    # create_task takes a coroutine, not any awaitable: mypy --strict checks this line.
+    assert await asyncio.create_task(answer()) == 42
+
+
 async def test_block_form_stops_after_the_first_success() -> None:
     calls = 0
 
