@@ -12,8 +12,7 @@ import pytest
 from svckit import DecodeError, RetryPolicy, UnroutableError
 from svckit.messaging import Command, Event, Headers, Incoming, Reject, RetryLater, consumer
 from svckit.messaging.transport import Outgoing
-
-from .conftest import Recorder, eventually
+from tests.messaging.conftest import Recorder, eventually
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -339,3 +338,54 @@ async def _publish_raw(bus: Bus, topic: str, body: bytes) -> None:
         ),
         mandatory=True,
     )
+
+
+async def test_dead_letters_can_be_listed_replayed_and_purged(
+    make_bus: Callable[..., Bus], recorder: Recorder
+) -> None:
+    from svckit.messaging.dead_letters import DeadLetters  # noqa: PLC0415
+
+    fixed = False
+
+    @consumer(retry=RetryPolicy(attempts=1))
+    async def placed(message: OrderPlaced, incoming: Incoming) -> None:
+        await recorder.add((message.order_id, incoming.attempt, incoming.topic))
+        if not fixed:
+            raise RuntimeError(f"order {message.order_id} failed")
+
+    bus = make_bus()
+    c = bus.add_consumer(placed)
+    async with bus:
+        await c.start()
+        ids = [await bus.publish(OrderPlaced(order_id=i)) for i in range(3)]
+        await recorder.wait_for(3)
+        letters = DeadLetters(bus.transport, c.name)
+        await eventually(lambda: _count_is(letters, 3), message="three dead letters")
+
+        listed = await letters.list()
+        assert [letter.message_id for letter in listed] == ids
+        assert [letter.error_message for letter in listed] == [
+            f"order {i} failed" for i in range(3)
+        ]
+        assert all(letter.topic == "orders.placed" for letter in listed)
+        # Listing leaves the dead letters in place (RabbitMQ takes them back asynchronously).
+        await eventually(lambda: _count_is(letters, 3), message="the listed letters back")
+        shown = await letters.show(ids[1])
+        assert shown is not None
+        assert shown.error_type == "RuntimeError"
+        await eventually(lambda: _count_is(letters, 3), message="the shown letters back")
+
+        fixed = True
+        assert await letters.replay({ids[0]}) == 1
+        await recorder.wait_for(4)
+        assert recorder.items[3] == (0, 1, "orders.placed"), "attempts restart at 1"
+        assert [letter.message_id for letter in await letters.list()] == ids[1:]
+
+        await eventually(lambda: _count_is(letters, 2), message="the listed letters back")
+        assert await letters.purge() == 2
+        assert await letters.count() == 0
+        await c.stop()
+
+
+async def _count_is(letters: Any, count: int) -> bool:
+    return bool(await letters.count() == count)

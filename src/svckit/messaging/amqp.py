@@ -36,7 +36,7 @@ import aiormq  # noqa: E402 - installed with aio_pika, checked just above
 from pamqp import commands as spec  # noqa: E402
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Coroutine, Mapping
+    from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
     from datetime import datetime
 
     from aiormq.abc import DeliveredMessage
@@ -239,23 +239,36 @@ class AmqpTransport:
 
     async def get(self, queue: str) -> Delivery | None:
         """Take one message from ``queue`` (it must be settled)."""
-        channel = await self._channel.get_underlay_channel()
-        message = await channel.basic_get(queue, no_ack=False)
+        async with _queue_errors(queue):
+            channel = await self._channel.get_underlay_channel()
+            message = await channel.basic_get(queue, no_ack=False)
         if not isinstance(message.delivery, spec.Basic.GetOk):
             return None
         return _GetDelivery(message, channel)
 
     async def purge(self, queue: str) -> int:
         """Delete the ready messages of ``queue``."""
-        channel = await self._channel.get_underlay_channel()
-        result = await channel.queue_purge(queue)
+        async with _queue_errors(queue):
+            channel = await self._channel.get_underlay_channel()
+            result = await channel.queue_purge(queue)
         return int(result.message_count or 0)
 
     async def message_count(self, queue: str) -> int:
         """How many messages are ready in ``queue``."""
-        channel = await self._channel.get_underlay_channel()
-        result = await channel.queue_declare(queue, passive=True)
+        async with _queue_errors(queue):
+            channel = await self._channel.get_underlay_channel()
+            result = await channel.queue_declare(queue, passive=True)
         return int(result.message_count or 0)
+
+
+@contextlib.asynccontextmanager
+async def _queue_errors(queue: str) -> AsyncIterator[None]:
+    try:
+        yield
+    except aiormq.exceptions.ChannelNotFoundEntity as exc:
+        raise MessagingError(f"no queue {queue!r}") from exc
+    except _CONNECTION_ERRORS as exc:
+        raise MessagingError(f"broker unavailable: {type(exc).__name__}") from exc
 
 
 class _Acks:
@@ -389,12 +402,25 @@ class _AmqpDelivery:
 
 
 class _GetDelivery(_AmqpDelivery):
-    """A message taken with basic.get: settled one by one."""
+    """A message taken with basic.get, settled on its own.
 
-    __slots__ = ()
+    Several may be held at once on the shared channel (a dead-letter listing), so a
+    ``multiple`` ack, which would settle them all, must never be sent for one of them.
+    """
+
+    __slots__ = ("_channel",)
 
     def __init__(self, message: DeliveredMessage, channel: Any) -> None:
         super().__init__(message, _Acks(channel, 1))
+        self._channel = channel
+
+    async def ack(self) -> None:
+        self._settle()
+        await self._channel.basic_ack(self.tag)
+
+    async def nack(self, *, requeue: bool) -> None:
+        self._settle()
+        await self._channel.basic_nack(self.tag, requeue=requeue)
 
 
 class _Subscription:

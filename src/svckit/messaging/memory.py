@@ -47,6 +47,7 @@ class _Stored:
     content_type: str
     redelivered: bool = False
     delivery_count: int = 0
+    position: int = 0  # order of arrival in its queue; a requeued message goes back there
 
 
 @dataclass(slots=True)
@@ -120,7 +121,7 @@ class MemoryDelivery:
         stored = self._stored
         if requeue and not self._broker._over_limit(self._queue, stored):  # noqa: SLF001
             stored.redelivered = True
-            self._queue.ready.appendleft(stored)
+            _put_back(self._queue.ready, stored)
         else:
             self._broker._dead_letter(self._queue, stored)  # noqa: SLF001
         self._broker._after_change(self._queue)  # noqa: SLF001
@@ -167,6 +168,7 @@ class MemoryBroker:
         self._tasks: set[asyncio.Task[None]] = set()
         self._unacked = 0
         self._tags = itertools.count(1)
+        self._positions = itertools.count()
         # Futures, not an Event: one broker outlives the event loops of many tests.
         self._idle_waiters: list[asyncio.Future[None]] = []
         self.published: list[Outgoing] = []
@@ -307,6 +309,7 @@ class MemoryBroker:
                     waiter.set_result(None)
 
     def _enqueue(self, queue: _Queue, stored: _Stored) -> None:
+        stored.position = next(self._positions)
         queue.ready.append(stored)
         if queue.ttl_ms is not None:
             loop = asyncio.get_running_loop()
@@ -366,6 +369,17 @@ class MemoryBroker:
         if not task.cancelled():
             task.exception()  # the consumer logs its own errors
         self._check_idle()
+
+
+def _put_back(ready: deque[_Stored], stored: _Stored) -> None:
+    """Requeue ``stored`` where it was, as RabbitMQ does, ahead of later arrivals."""
+    index = 0
+    for index, other in enumerate(ready):  # noqa: B007 - the index is the result
+        if other.position > stored.position:
+            break
+    else:
+        index = len(ready)
+    ready.insert(index, stored)
 
 
 def _copy(message: Outgoing) -> _Stored:

@@ -1,0 +1,40 @@
+"""The ``svckit`` command.
+
+::
+
+    svckit demo                          run a small service on the embedded defaults
+    svckit dlq list QUEUE                list a consumer's dead letters
+    svckit dlq show QUEUE MESSAGE_ID     one dead letter, with its error and body
+    svckit dlq replay QUEUE --all        send dead letters back to their queue
+    svckit dlq purge QUEUE --yes         delete them
+
+Exit codes: 0 success, 1 the operation failed, 2 bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING
+
+from svckit.cli import _demo, _dlq
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+__all__ = ["main"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``svckit`` command."""
+    parser = argparse.ArgumentParser(prog="svckit", description="Run and operate svckit services.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _demo.add_parser(commands)
+    _dlq.add_parser(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``svckit`` command; return its exit code."""
+    args = build_parser().parse_args(argv)
+    handler = args.handler
+    return int(handler(args))

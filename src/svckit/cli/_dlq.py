@@ -1,0 +1,151 @@
+"""``svckit dlq``: list, show, replay and purge a consumer's dead letters on RabbitMQ."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from typing import TYPE_CHECKING, Any
+
+from svckit.core.errors import SvckitError
+from svckit.core.settings import ServiceSettings
+
+if TYPE_CHECKING:
+    import argparse
+
+    from svckit.messaging.dead_letters import DeadLetter, DeadLetters
+
+
+def add_parser(commands: Any) -> None:
+    """Add ``dlq`` and its subcommands to the ``svckit`` parser."""
+    dlq = commands.add_parser(
+        "dlq",
+        help="operate dead letters",
+        description="Operate a consumer's dead letters. QUEUE is the consumer queue "
+        "(<service>.<consumer>); its dead letters are in QUEUE.dlq.",
+    )
+    dlq.add_argument(
+        "--url",
+        help="the broker URL (default: SVCKIT_BUS_URL from the environment or .env)",
+    )
+    actions = dlq.add_subparsers(dest="action", required=True, metavar="ACTION")
+
+    listing = actions.add_parser("list", help="list dead letters, oldest first")
+    listing.add_argument("queue")
+    listing.add_argument("--limit", type=int, default=100)
+    listing.add_argument("--json", action="store_true", help="one JSON object per line")
+    listing.set_defaults(handler=_run, operation=_list)
+
+    show = actions.add_parser("show", help="show one dead letter")
+    show.add_argument("queue")
+    show.add_argument("message_id")
+    show.set_defaults(handler=_run, operation=_show)
+
+    replay = actions.add_parser("replay", help="send dead letters back to their queue")
+    replay.add_argument("queue")
+    which = replay.add_mutually_exclusive_group(required=True)
+    which.add_argument("--id", dest="ids", action="append", help="a message id (repeatable)")
+    which.add_argument("--all", action="store_true", help="every dead letter")
+    replay.set_defaults(handler=_run, operation=_replay)
+
+    purge = actions.add_parser("purge", help="delete every dead letter of a queue")
+    purge.add_argument("queue")
+    purge.add_argument("--yes", action="store_true", help="confirm the deletion")
+    purge.set_defaults(handler=_run, operation=_purge)
+
+
+def _run(args: argparse.Namespace) -> int:
+    url = args.url or ServiceSettings().bus_url.get_secret_value()
+    if url.startswith("memory://"):
+        print(
+            "svckit dlq: the embedded broker lives inside its own process; set SVCKIT_BUS_URL "
+            "(or --url) to a RabbitMQ URL, or read dead letters through svckit.testing",
+            file=sys.stderr,
+        )
+        return 2
+    if args.action == "purge" and not args.yes:
+        print("svckit dlq purge: add --yes to delete the dead letters", file=sys.stderr)
+        return 2
+    try:
+        return asyncio.run(_with_letters(url, args))
+    except SvckitError as exc:
+        print(f"svckit dlq: {exc}", file=sys.stderr)
+        return 1
+
+
+async def _with_letters(url: str, args: argparse.Namespace) -> int:
+    from svckit.messaging.bus import transport_for_url  # noqa: PLC0415
+    from svckit.messaging.dead_letters import DeadLetters  # noqa: PLC0415 - needs an extra
+
+    transport = transport_for_url(url, service="svckit-cli")
+    await transport.connect()
+    try:
+        result: int = await args.operation(DeadLetters(transport, args.queue), args)
+    finally:
+        await transport.close()
+    return result
+
+
+async def _list(letters: DeadLetters, args: argparse.Namespace) -> int:
+    found = await letters.list(args.limit)
+    if args.json:
+        for letter in found:
+            print(json.dumps(_as_dict(letter), default=str))
+        return 0
+    if not found:
+        print(f"no dead letters in {letters.dead_letter_queue}")
+        return 0
+    print(f"{'MESSAGE ID':34} {'TOPIC':24} {'ATTEMPT':>7}  ERROR")
+    for letter in found:
+        error = f"{letter.error_type}: {letter.error_message}".splitlines()[0][:80]
+        print(f"{letter.message_id or '-':34} {letter.topic:24} {letter.attempt:>7}  {error}")
+    total = await letters.count()
+    if total > len(found):
+        print(f"... and {total - len(found)} more (raise --limit)")
+    return 0
+
+
+async def _show(letters: DeadLetters, args: argparse.Namespace) -> int:
+    letter = await letters.show(args.message_id)
+    if letter is None:
+        print(f"no dead letter {args.message_id} in {letters.dead_letter_queue}", file=sys.stderr)
+        return 1
+    print(json.dumps(_as_dict(letter, full=True), indent=2, default=str))
+    return 0
+
+
+async def _replay(letters: DeadLetters, args: argparse.Namespace) -> int:
+    ids = None if args.all else set(args.ids)
+    count = await letters.replay(ids)
+    print(f"replayed {count} dead letter(s) to {letters.queue}")
+    if ids is not None and count < len(ids):
+        print(f"{len(ids) - count} id(s) not found", file=sys.stderr)
+        return 1
+    return 0
+
+
+async def _purge(letters: DeadLetters, _: argparse.Namespace) -> int:
+    count = await letters.purge()
+    print(f"purged {count} dead letter(s) from {letters.dead_letter_queue}")
+    return 0
+
+
+def _as_dict(letter: DeadLetter, *, full: bool = False) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "message_id": letter.message_id,
+        "topic": letter.topic,
+        "attempt": letter.attempt,
+        "error_type": letter.error_type,
+        "error_message": letter.error_message,
+        "dead_lettered_at": letter.dead_lettered_at,
+    }
+    if full:
+        data["traceback"] = letter.traceback
+        data["headers"] = {
+            k: v for k, v in letter.headers.items() if k != "x-svckit-error-traceback"
+        }
+        try:
+            data["body"] = json.loads(letter.body)
+        except ValueError:
+            data["body"] = letter.body.decode("utf-8", "backslashreplace")
+    return data

@@ -1,0 +1,120 @@
+"""``svckit dlq`` against RabbitMQ: what an operator types, and what comes back."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from typing import TYPE_CHECKING
+
+import pytest
+
+from svckit import RetryPolicy
+from svckit.cli import main
+from svckit.messaging import Bus, Event, consumer
+from svckit.messaging.amqp import AmqpTransport
+from tests.messaging.conftest import AMQP_URL, _delete_amqp_topology, eventually
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+
+class Invoice(Event, topic="billing.invoice"):
+    number: int
+
+
+async def _make_dead_letters(service: str, exchange: str, count: int) -> tuple[Bus, list[str]]:
+    processed = asyncio.Event()
+    seen = 0
+
+    @consumer(retry=RetryPolicy(attempts=1))
+    async def bill(invoice: Invoice) -> None:
+        nonlocal seen
+        seen += 1
+        if seen == count:
+            processed.set()
+        raise ValueError(f"invoice {invoice.number} has no customer")
+
+    bus = Bus(AMQP_URL, service=service, exchange=exchange)
+    c = bus.add_consumer(bill)
+    async with bus:
+        await c.start()
+        ids = [await bus.publish(Invoice(number=n)) for n in range(count)]
+        async with asyncio.timeout(10):
+            await processed.wait()
+
+        async def all_dead() -> bool:
+            return await bus.transport.message_count(f"{c.name}.dlq") == count
+
+        await eventually(all_dead, message="every invoice dead-lettered")
+        await c.stop()
+        await c.drain(5)
+    return bus, ids
+
+
+@pytest.fixture
+def dead_letters() -> Iterator[tuple[str, list[str]]]:
+    suffix = uuid.uuid4().hex[:8]
+    service, exchange = f"cli-{suffix}", f"cli-ex-{suffix}"
+    bus, ids = asyncio.run(_make_dead_letters(service, exchange, 3))
+    assert isinstance(bus.transport, AmqpTransport)
+    yield f"{service}.bill", ids
+    asyncio.run(_delete_amqp_topology([bus], exchange))
+
+
+def _count(queue: str) -> int:
+    async def count() -> int:
+        transport = AmqpTransport(AMQP_URL)
+        await transport.connect()
+        try:
+            return await transport.message_count(f"{queue}.dlq")
+        finally:
+            await transport.close()
+
+    return asyncio.run(count())
+
+
+@pytest.mark.rabbitmq
+def test_list_show_replay_and_purge(
+    dead_letters: tuple[str, list[str]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    queue, ids = dead_letters
+
+    assert main(["dlq", "--url", AMQP_URL, "list", queue]) == 0
+    table = capsys.readouterr().out
+    for message_id in ids:
+        assert message_id in table
+    assert "ValueError: invoice 0 has no customer" in table
+
+    assert main(["dlq", "--url", AMQP_URL, "list", queue, "--json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [row["message_id"] for row in rows] == ids
+    assert {row["topic"] for row in rows} == {"billing.invoice"}
+
+    assert main(["dlq", "--url", AMQP_URL, "show", queue, ids[2]]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["body"] == {"number": 2}
+    assert "ValueError" in shown["traceback"]
+
+    assert main(["dlq", "--url", AMQP_URL, "replay", queue, "--id", ids[0]]) == 0
+    assert "replayed 1" in capsys.readouterr().out
+    assert main(["dlq", "--url", AMQP_URL, "replay", queue, "--id", "no-such-id"]) == 1
+    capsys.readouterr()
+
+    assert main(["dlq", "--url", AMQP_URL, "purge", queue]) == 2
+    assert "--yes" in capsys.readouterr().err
+    assert main(["dlq", "--url", AMQP_URL, "purge", queue, "--yes"]) == 0
+    assert "purged 2" in capsys.readouterr().out
+    assert _count(queue) == 0
+
+
+def test_the_embedded_broker_is_refused_with_a_hint(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["dlq", "--url", "memory://", "list", "some.queue"]) == 2
+    assert "SVCKIT_BUS_URL" in capsys.readouterr().err
+
+
+@pytest.mark.rabbitmq
+def test_show_of_an_unknown_id_fails(capsys: pytest.CaptureFixture[str]) -> None:
+    queue = f"cli-missing-{uuid.uuid4().hex[:8]}"
+    assert main(["dlq", "--url", AMQP_URL, "show", queue, "nope"]) == 1
+    assert f"no queue '{queue}.dlq'" in capsys.readouterr().err
