@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 from svckit.core.telemetry import counter, get_meter, get_tracer, histogram
 
 if TYPE_CHECKING:
-    from opentelemetry.metrics import Counter, Histogram
-    from opentelemetry.trace import Tracer
+    from opentelemetry.metrics import Counter, Histogram, MeterProvider
+    from opentelemetry.trace import Tracer, TracerProvider
 
 
 class BusTelemetry:
@@ -25,10 +25,16 @@ class BusTelemetry:
         "tracer",
     )
 
-    def __init__(self, service: str) -> None:
-        """Create the instruments for ``service``."""
-        meter = get_meter(service)
-        self.tracer: Tracer = get_tracer(service)
+    def __init__(
+        self,
+        service: str,
+        *,
+        tracer_provider: TracerProvider | None = None,
+        meter_provider: MeterProvider | None = None,
+    ) -> None:
+        """Create the instruments for ``service`` (on the global providers by default)."""
+        meter = get_meter(service, meter_provider=meter_provider)
+        self.tracer: Tracer = get_tracer(service, tracer_provider=tracer_provider)
         self.published: Counter = counter(
             meter, "svckit.messages.published", unit="{message}", description="Messages published"
         )

@@ -41,6 +41,9 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Mapping
     from types import TracebackType
 
+    from opentelemetry.metrics import MeterProvider
+    from opentelemetry.trace import TracerProvider
+
     from svckit.messaging.idempotency import IdempotencyStore
     from svckit.messaging.message import Message
     from svckit.messaging.transport import Transport
@@ -86,6 +89,8 @@ class Bus:
         exchange: str = DEFAULT_EXCHANGE,
         inbox: IdempotencyStore | None = None,
         transport: Transport | None = None,
+        tracer_provider: TracerProvider | None = None,
+        meter_provider: MeterProvider | None = None,
     ) -> None:
         """Create the bus; nothing connects until it is entered.
 
@@ -96,6 +101,8 @@ class Bus:
             inbox: Where idempotent consumers record processed ids (in memory by
                 default; give a cache-backed one to share it between processes).
             transport: A transport to use instead of the one the URL names.
+            tracer_provider: Where spans go (the global OpenTelemetry provider by default).
+            meter_provider: Where metrics go (the global provider by default).
         """
         self.service = service
         self.exchange = exchange
@@ -104,7 +111,9 @@ class Bus:
         )
         self.inbox: IdempotencyStore = inbox if inbox is not None else MemoryInbox()
         self.consumers: list[Consumer] = []
-        self._telemetry = BusTelemetry(service)
+        self._telemetry = BusTelemetry(
+            service, tracer_provider=tracer_provider, meter_provider=meter_provider
+        )
         self._open = False
         self._publish_attributes = {
             MESSAGING_SYSTEM: "rabbitmq",
