@@ -77,3 +77,12 @@ async def test_the_return_type_is_required(cache: Cache) -> None:
 
     with pytest.raises(TypeError, match="annotate it"):
         cached(cache)(untyped)
+
+
+async def test_methods_are_refused(cache: Cache) -> None:
+    with pytest.raises(TypeError, match="not methods"):
+
+        class Users:
+            @cached(cache)
+            async def get(self, user_id: int) -> str:
+                return str(user_id)

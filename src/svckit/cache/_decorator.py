@@ -47,6 +47,13 @@ class CachedFunction(Generic[P, R]):
                 f"@cached needs the return type of {func.__qualname__} to read cached "
                 "values back: annotate it",
             )
+        parameters = list(inspect.signature(func).parameters)
+        if parameters[:1] in (["self"], ["cls"]):
+            # Not a descriptor: as a method it would be called without its instance.
+            raise TypeError(
+                f"@cached decorates functions, not methods like {func.__qualname__}; "
+                "call cache.get_or_set inside the method instead",
+            )
         functools.update_wrapper(self, func)
         self._func = func
         self._cache = cache
@@ -113,7 +120,8 @@ def cached(
     """Cache the results of an async function, read through `Cache.get_or_set`.
 
     The function's return annotation is the type values are read back as. A ``None``
-    result is not cached.
+    result is not cached. Decorate functions, not methods: in a method, call
+    `Cache.get_or_set`.
 
     Example:
         ```python
