@@ -75,9 +75,22 @@ def _queue_arguments(queue_type: QueueType, **extra: Any) -> dict[str, Any]:
 class AmqpTransport:
     """The `Transport` for RabbitMQ (``amqp://`` and ``amqps://`` URLs)."""
 
-    def __init__(self, url: str, *, connection_name: str = "svckit") -> None:
-        """Remember the URL; `connect` opens the connection."""
+    def __init__(
+        self,
+        url: str,
+        *,
+        connection_name: str = "svckit",
+        watchdog_interval: float = WATCHDOG_INTERVAL,
+    ) -> None:
+        """Remember the URL; `connect` opens the connection.
+
+        Args:
+            url: ``amqp://user:pass@host:port/vhost`` (or ``amqps://``).
+            connection_name: Shown in RabbitMQ's management tools.
+            watchdog_interval: Seconds between checks that each consumer is registered.
+        """
         self._url = url
+        self.watchdog_interval = watchdog_interval
         self._connection_name = connection_name
         self._connection: Any = None
         self._channel: Any = None  # topology and publishing
@@ -228,6 +241,11 @@ class AmqpTransport:
         await subscription.start()
         self._subscriptions.append(subscription)
         return subscription
+
+    async def check_subscriptions(self) -> None:
+        """Run one watchdog pass over every subscription now."""
+        for subscription in self._subscriptions:
+            await subscription.check()
 
     async def redeclare(self, queue: str) -> None:
         """Declare a consumer's queue and bindings again (after the broker lost them)."""
@@ -493,10 +511,15 @@ class _Subscription:
 
     async def _watch(self) -> None:
         while not self._cancelled:
-            await asyncio.sleep(WATCHDOG_INTERVAL)
-            connection = self._transport._connection  # noqa: SLF001 - its own transport
-            if self.active or connection is None or not connection.connected.is_set():
-                continue
+            await asyncio.sleep(self._transport.watchdog_interval)
+            await self.check()
+
+    async def check(self) -> None:
+        """Consume again if the connection is up but this consumer is gone (a watchdog pass)."""
+        connection = self._transport._connection  # noqa: SLF001 - its own transport
+        if self._cancelled or self.active or connection is None:
+            return
+        if connection.connected.is_set():
             await self._resubscribe("watchdog found no live consumer")
 
     async def cancel(self) -> None:
