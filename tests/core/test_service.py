@@ -265,6 +265,32 @@ async def test_an_intake_that_fails_to_stop_does_not_stop_the_shutdown() -> None
     assert state(service) is ServiceState.STOPPED
 
 
+async def test_an_intake_that_fails_to_drain_does_not_keep_the_resources_open() -> None:
+    events: list[str] = []
+
+    class Broken(Jobs):
+        async def drain(self, timeout: float) -> DrainReport:
+            await super().drain(timeout)
+            raise RuntimeError("drain failed")
+
+    consumer = Jobs("consumer", events)
+    service = Harness([Part("bus", events)], [consumer, Broken("http", events)])
+
+    async def job() -> None:
+        await consumer.stopping.wait()
+
+    with capture_logs() as logs:
+        async with service:
+            consumer.work.spawn(job())
+
+    assert events[-1] == "close bus"
+    assert state(service) is ServiceState.STOPPED
+    # The other intake's work still counts.
+    assert stopped_line(logs)["drained"] == 1
+    failed = [entry for entry in logs if entry["event"] == "intake failed to drain"]
+    assert [entry["intake"] for entry in failed] == ["http"]
+
+
 # ------------------------------------------------------------------ the lifecycle forms
 
 

@@ -190,10 +190,19 @@ class Service:
         self.state = ServiceState.STOPPING
         await self._stop_intakes()
         timeout = self.settings.shutdown_timeout
-        reports = await asyncio.gather(
+        results = await asyncio.gather(
             *(intake.drain(timeout) for intake in self._started_intakes),
+            return_exceptions=True,
         )
-        report = sum(reports, DrainReport())
+        report = DrainReport()
+        for intake, result in zip(self._started_intakes, results, strict=True):
+            if isinstance(result, DrainReport):
+                report += result
+            elif isinstance(result, Exception):
+                # One broken intake must not keep the resources open.
+                _log.error("intake failed to drain", intake=intake.name, exc_info=result)
+            else:
+                raise result
         stack, self._exit_stack = self._exit_stack, None
         try:
             if stack is not None:
