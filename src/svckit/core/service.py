@@ -19,15 +19,13 @@ import asyncio
 import contextlib
 import enum
 import inspect
-import os
-import signal
 import sys
 import time
 from typing import TYPE_CHECKING, ClassVar, Self
 
 from svckit.core.errors import ConfigurationError, LifecycleError
 from svckit.core.health import CheckResult, Health, HealthReport, HealthStatus
-from svckit.core.logging import configure_logging, get_logger
+from svckit.core.logging import get_logger
 from svckit.core.settings import ServiceSettings
 from svckit.core.work import DrainReport
 
@@ -95,7 +93,6 @@ class Service:
         self._started_intakes: list[Intake] = []
         self._stop_requested: asyncio.Event | None = None
         self._stop_reason = ""
-        self._signals_received = 0
 
     @property
     def name(self) -> str:
@@ -151,7 +148,6 @@ class Service:
         if self.state is not ServiceState.NEW:
             raise LifecycleError(f"service {self.name!r} was already started ({self.state})")
         self.state = ServiceState.STARTING
-        self._stop_requested = asyncio.Event()
         stack = contextlib.AsyncExitStack()
         try:
             for resource in self.resources():
@@ -230,43 +226,32 @@ class Service:
         """Ask a running `run` to shut down; safe from any task and idempotent."""
         if not self._stop_reason:
             self._stop_reason = reason
-        if self._stop_requested is not None:
-            self._stop_requested.set()
+        self._stop_event().set()
 
-    async def run(self, *, handle_signals: bool = True) -> None:
+    async def run(self, *, handle_signals: bool = True, serve_health: bool = True) -> None:
         """Configure logging, start the service and serve until a stop is requested.
 
         SIGTERM and SIGINT request a graceful shutdown; a second one forces exit at once
         (messages not yet acknowledged return to the broker when the connection drops).
+        With ``settings.health_port`` set, ``/livez`` and ``/readyz`` are served there.
 
         Args:
-            handle_signals: Install SIGTERM and SIGINT handlers on the running loop. Turn
-                it off when several services share one process and one handler.
+            handle_signals: Install SIGTERM and SIGINT handlers on the running loop.
+            serve_health: Serve the health endpoints on ``settings.health_port``.
         """
-        configure_logging(self.settings)
-        loop = asyncio.get_running_loop()
-        installed: list[signal.Signals] = []
-        if handle_signals:
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                loop.add_signal_handler(sig, self._on_signal, sig)
-                installed.append(sig)
-        try:
-            async with self:
-                assert self._stop_requested is not None  # noqa: S101 - set by __aenter__
-                await self._stop_requested.wait()
-        finally:
-            for sig in installed:
-                loop.remove_signal_handler(sig)
+        from svckit.core.runner import serve  # noqa: PLC0415 - the runner builds on this module
 
-    def _on_signal(self, sig: signal.Signals) -> None:
-        self._signals_received += 1
-        if self._signals_received > 1:
-            _log.warning("second signal, forcing exit", signal=sig.name)
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os._exit(128 + sig.value)
-        _log.info("signal received, shutting down", signal=sig.name)
-        self.request_stop(f"signal {sig.name}")
+        await serve([self], handle_signals=handle_signals, serve_health=serve_health)
+
+    async def run_until_stopped(self) -> None:
+        """Start the service, wait for `request_stop`, then shut down (no signal handling)."""
+        async with self:
+            await self._stop_event().wait()
+
+    def _stop_event(self) -> asyncio.Event:
+        if self._stop_requested is None:
+            self._stop_requested = asyncio.Event()
+        return self._stop_requested
 
     # ------------------------------------------------------------------ health
 

@@ -55,6 +55,10 @@ class ServiceSettings(BaseSettings):
         bus_url: ``memory://`` for the embedded broker or ``amqp://user:pass@host/vhost``.
         cache_url: ``memory://`` for the embedded cache or ``redis://host:port/db``.
         shutdown_timeout: Seconds that in-flight work may take to finish on shutdown.
+        health_host: The address the health endpoints listen on (``0.0.0.0`` in a
+            container, so that the orchestrator's probes reach them).
+        health_port: The port of ``/livez`` and ``/readyz``; ``None`` serves none (an API
+            serves them on its own port instead).
     """
 
     model_config = SettingsConfigDict(
@@ -73,6 +77,8 @@ class ServiceSettings(BaseSettings):
     bus_url: SecretStr = SecretStr("memory://")
     cache_url: SecretStr = SecretStr("memory://")
     shutdown_timeout: float = Field(default=30.0, gt=0)
+    health_host: str = "127.0.0.1"
+    health_port: int | None = Field(default=None, ge=0, le=65535)
 
     @property
     def is_production(self) -> bool:

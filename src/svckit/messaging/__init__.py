@@ -12,6 +12,7 @@ from svckit.messaging.control import Reject, RetryLater
 from svckit.messaging.idempotency import IdempotencyStore, KeyValueInbox, MemoryInbox
 from svckit.messaging.memory import MemoryBroker, MemoryTransport
 from svckit.messaging.message import Command, Event, Message
+from svckit.messaging.router import ConsumerRouter
 from svckit.messaging.topics import topic_matches
 from svckit.messaging.transport import Delivery, Headers, Outgoing, QueueSpec, QueueType, Transport
 
@@ -19,6 +20,7 @@ __all__ = [
     "DEFAULT_EXCHANGE",
     "Bus",
     "Command",
+    "ConsumerRouter",
     "ConsumerSpec",
     "Delivery",
     "Event",

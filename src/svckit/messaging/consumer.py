@@ -14,6 +14,7 @@ message's metadata. Without patterns, the queue binds the model's own topic.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import json
 import typing
@@ -181,7 +182,8 @@ class BoundHandler:
 
 def bind_handler(func: Callable[..., Awaitable[None]], spec: ConsumerSpec) -> BoundHandler:
     """Inspect ``func``'s signature and fill in the spec's defaults (name, patterns)."""
-    target = getattr(func, "__func__", func)
+    target = func.func if isinstance(func, functools.partial) else func
+    target = getattr(target, "__func__", target)
     try:
         hints = typing.get_type_hints(target)
     except NameError as exc:

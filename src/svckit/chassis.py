@@ -1,0 +1,107 @@
+"""What every kind of service holds: a cache, a bus with its consumers, and their wiring.
+
+`ChassisService` is the common base of `WorkerService`, `ApiService` and `BotService`. It
+opens the cache, then the bus (whose idempotency inbox lives in the cache, so that every
+process of a service shares it), and turns the subclass's consumers into intakes:
+
+- methods marked with `svckit.messaging.consumer`;
+- functions in the `ConsumerRouter` objects listed in ``routers``.
+
+A handler's keyword-only parameters are filled from the service by name (``bus``,
+``cache``, ``settings``, ``service`` or any other attribute).
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from svckit.cache import Cache
+from svckit.core.service import Service
+from svckit.messaging import Bus, KeyValueInbox
+from svckit.messaging.consumer import spec_of
+from svckit.messaging.router import inject
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from svckit.core.resource import Resource
+    from svckit.core.settings import ServiceSettings
+    from svckit.core.work import Intake
+    from svckit.messaging import Message
+    from svckit.messaging.router import ConsumerRouter
+
+__all__ = ["ChassisService"]
+
+
+class ChassisService(Service):
+    """A service with a cache, a message bus and consumers.
+
+    Attributes:
+        cache: The cache resource (``settings.cache_url``), namespaced by service name.
+        bus: The message bus (``settings.bus_url``).
+        routers: Consumer routers whose consumers this service runs.
+    """
+
+    routers: ClassVar[Sequence[ConsumerRouter]] = ()
+
+    def __init__(
+        self,
+        settings: ServiceSettings | None = None,
+        *,
+        bus: Bus | None = None,
+        cache: Cache | None = None,
+    ) -> None:
+        """Create the cache and the bus from the settings and add the consumers.
+
+        Args:
+            settings: The service's settings (read from the environment by default).
+            bus: A bus to use instead of one made from ``settings.bus_url``.
+            cache: A cache to use instead of one made from ``settings.cache_url``.
+        """
+        super().__init__(settings)
+        self.cache = (
+            cache
+            if cache is not None
+            else Cache.from_url(self.settings.cache_url, namespace=self.name)
+        )
+        self.bus = (
+            bus
+            if bus is not None
+            else Bus(
+                self.settings.bus_url.get_secret_value(),
+                service=self.name,
+                inbox=KeyValueInbox(self.cache),
+            )
+        )
+        for name, function in _consumer_methods(type(self)):
+            spec = spec_of(function)
+            self.bus.add_consumer(inject(getattr(self, name), self), spec)
+        for router in self.routers:
+            for handler, spec in router.specs():
+                self.bus.add_consumer(inject(handler, self), spec)
+
+    def resources(self) -> Sequence[Resource]:
+        """The cache, then the bus (closed in reverse: the bus first)."""
+        return [*super().resources(), self.cache, self.bus]
+
+    def intakes(self) -> Sequence[Intake]:
+        """The consumers."""
+        return [*super().intakes(), *self.bus.consumers]
+
+    async def publish(self, message: Message, **options: Any) -> str:
+        """Publish ``message`` on the bus; see `Bus.publish`."""
+        return await self.bus.publish(message, **options)
+
+
+def _consumer_methods(cls: type) -> list[tuple[str, Any]]:
+    found = []
+    seen: set[str] = set()
+    for klass in cls.__mro__:
+        for name, value in vars(klass).items():
+            if name in seen:
+                continue
+            seen.add(name)
+            if inspect.isfunction(value) and spec_of(value) is not None:
+                found.append((name, value))
+    return found
