@@ -184,12 +184,6 @@ def bind_handler(func: Callable[..., Awaitable[None]], spec: ConsumerSpec) -> Bo
     """Inspect ``func``'s signature and fill in the spec's defaults (name, patterns)."""
     target = func.func if isinstance(func, functools.partial) else func
     target = getattr(target, "__func__", target)
-    try:
-        hints = typing.get_type_hints(target)
-    except NameError as exc:
-        raise TypeError(
-            f"cannot resolve the annotations of consumer {target.__qualname__}: {exc}",
-        ) from exc
     params = [
         p
         for p in inspect.signature(func).parameters.values()
@@ -199,7 +193,9 @@ def bind_handler(func: Callable[..., Awaitable[None]], spec: ConsumerSpec) -> Bo
         raise TypeError(
             f"consumer {target.__qualname__} must take the message, and optionally Incoming",
         )
-    message_type = hints.get(params[0].name, bytes)
+    # Only the message's annotation is evaluated: injected keyword-only parameters may be
+    # annotated with names that exist for type checkers only.
+    message_type = _annotation(target, params[0])
     takes_only_incoming = message_type is Incoming
     wants_incoming = len(params) == 2 or takes_only_incoming  # noqa: PLR2004
     patterns = spec.patterns
@@ -221,6 +217,22 @@ def bind_handler(func: Callable[..., Awaitable[None]], spec: ConsumerSpec) -> Bo
         wants_incoming=wants_incoming,
         takes_only_incoming=takes_only_incoming,
     )
+
+
+def _annotation(target: Any, param: inspect.Parameter) -> Any:
+    annotation = param.annotation
+    if annotation is inspect.Parameter.empty:
+        return bytes
+    if isinstance(annotation, str):
+        try:
+            namespace = getattr(target, "__globals__", {})
+            annotation = eval(annotation, namespace)  # noqa: S307 - the handler's own annotation
+        except NameError as exc:
+            raise TypeError(
+                f"cannot resolve the message type {annotation!r} of consumer "
+                f"{target.__qualname__}: {exc}; import it at module level",
+            ) from exc
+    return annotation
 
 
 def _decoder(message_type: Any) -> Callable[[bytes], Any]:

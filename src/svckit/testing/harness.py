@@ -1,0 +1,120 @@
+"""`ServiceHarness`: a service running in the test's event loop, on fresh embedded backends."""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
+
+from svckit.core.errors import LifecycleError
+from svckit.core.settings import Environment
+from svckit.messaging.dead_letters import DeadLetter
+from svckit.messaging.memory import MemoryBroker, MemoryTransport
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from svckit.cache import Cache
+    from svckit.chassis import ChassisService
+    from svckit.messaging import Message, Outgoing
+
+__all__ = ["ServiceHarness"]
+
+S = TypeVar("S", bound="ChassisService")
+M = TypeVar("M", bound="Message")
+
+
+class ServiceHarness(Generic[S]):
+    """Runs a service on a broker and a cache of its own, in the test's event loop.
+
+    The service's settings come from its settings class, as in production, with these
+    overrides: a fresh ``memory://`` bus and cache, the ``test`` environment and no health
+    port. Give more overrides as keyword arguments, or a ready service instance.
+
+    Attributes:
+        service: The running service.
+        broker: The embedded broker it is connected to.
+    """
+
+    def __init__(self, service: S | type[S], **overrides: Any) -> None:
+        """Prepare a harness for ``service`` (a class, or an instance on ``memory://``).
+
+        Args:
+            service: A `WorkerService` (or any chassis service) class or instance.
+            **overrides: Settings fields to set, for example ``shutdown_timeout=1``.
+        """
+        if isinstance(service, type):
+            name = uuid.uuid4().hex
+            settings_class = service.resolve_settings_class()
+            values: dict[str, Any] = {
+                "bus_url": f"memory://harness-{name}",
+                "cache_url": "memory://",
+                "environment": Environment.TEST,
+                "health_port": None,
+                **overrides,
+            }
+            self.service: S = service(settings_class(**values))
+        else:
+            if overrides:
+                raise TypeError("settings overrides apply to a service class, not an instance")
+            self.service = service
+        transport = self.service.bus.transport
+        if not isinstance(transport, MemoryTransport):
+            raise LifecycleError("ServiceHarness runs services on the embedded memory:// broker")
+        self.broker: MemoryBroker = transport.broker
+        self._seen = len(self.broker.published)
+
+    async def __aenter__(self) -> Self:
+        """Start the service (resources, then consumers)."""
+        await self.service.__aenter__()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Shut the service down, as on SIGTERM."""
+        await self.service.__aexit__(exc_type, exc, tb)
+
+    @property
+    def cache(self) -> Cache:
+        """The service's cache."""
+        return self.service.cache
+
+    async def publish(self, message: Message, **options: Any) -> str:
+        """Publish ``message`` on the service's bus (as another service would)."""
+        return await self.service.bus.publish(message, **options)
+
+    async def wait_idle(self, timeout: float = 10.0) -> None:
+        """Wait until every queue is empty, nothing is unacknowledged and no retry waits.
+
+        Raises:
+            TimeoutError: still busy after ``timeout`` seconds.
+        """
+        await self.broker.wait_idle(timeout)
+
+    @property
+    def messages(self) -> list[Outgoing]:
+        """Every message published since the harness was made, in order."""
+        return self.broker.published[self._seen :]
+
+    def published(self, message_type: type[M]) -> list[M]:
+        """The messages of ``message_type`` published since the harness was made."""
+        return [
+            message_type.model_validate_json(out.body)
+            for out in self.messages
+            if out.routing_key == message_type.topic
+        ]
+
+    def dead_letters(self, consumer: str | None = None) -> list[DeadLetter]:
+        """The dead letters of every consumer, or of the one named ``consumer``."""
+        letters: list[DeadLetter] = []
+        for c in self.service.bus.consumers:
+            if consumer is not None and consumer not in {c.name, c.handler.name}:
+                continue
+            queue = c.queue.dead_letter_queue
+            if not self.broker.has_queue(queue):
+                continue
+            letters.extend(DeadLetter.from_delivery(out) for out in self.broker.messages(queue))
+        return letters
