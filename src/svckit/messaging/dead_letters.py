@@ -50,8 +50,8 @@ class DeadLetter:
     headers: Mapping[str, Any]
 
     @classmethod
-    def from_delivery(cls, delivery: Delivery) -> DeadLetter:
-        """Read the dead-letter headers of ``delivery``."""
+    def from_delivery(cls, delivery: Delivery | Outgoing) -> DeadLetter:
+        """Read the dead-letter headers of a delivery (or of a message a broker holds)."""
         headers = delivery.headers
         death = _first_death(headers)
         return cls(
