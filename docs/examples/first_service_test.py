@@ -2,34 +2,42 @@
 
 from __future__ import annotations
 
-from first_service import Greeter, GreeterSettings, UserSignedUp
+from first_service import Greeter, UserGreeted, UserSignedUp
 
-from svckit import Environment
-from svckit.messaging import MemoryTransport
-
-
-async def wait_until_handled(service: Greeter) -> None:
-    """Wait until the embedded broker has delivered every message."""
-    transport = service.bus.transport
-    assert isinstance(transport, MemoryTransport)
-    await transport.broker.wait_idle()
+from svckit.messaging import Event
+from svckit.testing import ServiceHarness
 
 
 async def test_greets_a_new_user() -> None:
-    service = Greeter(GreeterSettings(environment=Environment.TEST, greeting="Welcome"))
+    async with ServiceHarness(Greeter, greeting="Welcome") as harness:
+        await harness.publish(UserSignedUp(user_id=1, name="Ada"))
+        await harness.wait_idle()
 
-    async with service:  # the same lifecycle as run(), without signals
-        await service.bus.publish(UserSignedUp(user_id=1, name="Ada"))
-        await wait_until_handled(service)
+    assert harness.published(UserGreeted) == [UserGreeted(user_id=1, greeting="Welcome, Ada!")]
+    assert harness.dead_letters() == []
 
-    assert service.greeted == ["Welcome, Ada!"]
+
+class MalformedSignUp(Event, topic="user.signed_up"):
+    """What a buggy publisher might send: a sign-up without a name."""
+
+    user_id: int
+
+
+async def test_a_malformed_sign_up_goes_to_the_dead_letters() -> None:
+    async with ServiceHarness(Greeter) as harness:
+        await harness.publish(MalformedSignUp(user_id=2))
+        await harness.wait_idle()
+
+    # A message that cannot be read is dead-lettered at once, with the reason.
+    [letter] = harness.dead_letters()
+    assert (letter.attempt, letter.error_type) == (1, "svckit.core.errors.DecodeError")
+    assert "name: Field required" in letter.error_message
+    assert harness.published(UserGreeted) == []
 
 
 async def test_is_ready_while_running() -> None:
-    service = Greeter(GreeterSettings(environment=Environment.TEST))
-
-    async with service:
-        report = await service.health_report()
+    async with ServiceHarness(Greeter) as harness:
+        report = await harness.service.health_report()
 
     assert report.ready
-    assert report.checks["bus"].status == "up"
+    assert set(report.checks) == {"cache", "bus"}

@@ -98,9 +98,24 @@ async def read_logs_until(stream: asyncio.StreamReader, event: str) -> list[dict
                     return logs
 
 
+async def get(port: int, path: str) -> tuple[int, dict[str, Any]]:
+    """A plain HTTP/1.1 GET on localhost; the status and the JSON body."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(f"GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode())
+    await writer.drain()
+    response = await reader.read()
+    writer.close()
+    await writer.wait_closed()
+    head, _, body = response.partition(b"\r\n\r\n")
+    return int(head.split()[1]), json.loads(body)
+
+
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 async def test_first_service_serves_until_stopped(tmp_path: Path, signum: signal.Signals) -> None:
-    env = example_environment() | {"GREETER_LOG_FORMAT": "json", "GREETER_GREETING": "Hi"}
+    env = example_environment() | {
+        "GREETER_LOG_FORMAT": "json",
+        "GREETER_HEALTH_PORT": "0",  # a free port, not the default 8081
+    }
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         str(EXAMPLES / "first_service.py"),
@@ -112,6 +127,10 @@ async def test_first_service_serves_until_stopped(tmp_path: Path, signum: signal
     try:
         assert process.stderr is not None
         started = await read_logs_until(process.stderr, "service started")
+        listening = [entry for entry in started if entry["event"] == "health endpoints listening"]
+        if not listening:
+            listening = await read_logs_until(process.stderr, "health endpoints listening")
+        status, report = await get(listening[-1]["port"], "/readyz")
         process.send_signal(signum)  # Ctrl+C is SIGINT; an orchestrator sends SIGTERM
         stopped = await read_logs_until(process.stderr, "service stopped")
         async with asyncio.timeout(DEADLINE):
@@ -121,8 +140,9 @@ async def test_first_service_serves_until_stopped(tmp_path: Path, signum: signal
             process.kill()
             await process.communicate()
 
+    assert (status, report["ready"], report["state"]) == (200, True, "running")
+    assert set(report["checks"]) == {"cache", "bus"}
     assert process.returncode == 0
-    assert started[-1]["service"] == "svckit"
-    report = stopped[-1]
-    assert (report["drained"], report["cut_off"]) == (0, 0)
-    assert report["reason"] == f"signal {signum.name}"
+    line = stopped[-1]
+    assert (line["drained"], line["cut_off"]) == (0, 0)
+    assert line["reason"] == f"signal {signum.name}"
