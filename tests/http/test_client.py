@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+import httpx2
 import pytest
 from pydantic import SecretStr
 
@@ -13,6 +14,8 @@ from svckit import ConfigurationError, LifecycleError, bind_context
 from svckit.http import HttpClient
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable, MutableMapping
+
     from tests.http._server import RecordingServer
 
 
@@ -30,9 +33,7 @@ async def test_sequential_calls_reuse_one_connection(server: RecordingServer) ->
 async def test_the_limits_bound_the_connections_of_concurrent_calls(
     server: RecordingServer,
 ) -> None:
-    from svckit.http._lib import httpx  # noqa: PLC0415 - the library the limits belong to
-
-    limits = httpx.Limits(max_connections=2, max_keepalive_connections=2)
+    limits = httpx2.Limits(max_connections=2, max_keepalive_connections=2)
     async with HttpClient(server.url, limits=limits) as client:
         responses = await asyncio.gather(*(client.get("/items") for _ in range(8)))
 
@@ -158,3 +159,24 @@ async def test_credentials_in_the_base_url_are_sent_as_basic_auth(
 
     (seen,) = server.seen
     assert seen.headers["authorization"] == "Basic c3ZjOmh1bnRlcjI="
+
+
+async def test_a_transport_can_stand_in_for_the_network() -> None:
+    seen: list[MutableMapping[str, Any]] = []
+
+    async def app(
+        scope: MutableMapping[str, Any],
+        _receive: Callable[[], Awaitable[MutableMapping[str, Any]]],
+        send: Callable[[MutableMapping[str, Any]], Awaitable[None]],
+    ) -> None:
+        seen.append(scope)
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"from the app"})
+
+    async with HttpClient("http://users", transport=httpx2.ASGITransport(app)) as client:
+        response = await client.get("/users/7")
+
+    assert response.text == "from the app"
+    (scope,) = seen
+    assert scope["path"] == "/users/7"
+    assert any(name == b"x-request-id" and value for name, value in scope["headers"])

@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 import json
-import logging
 from typing import TYPE_CHECKING
 
 import pytest
-import structlog
 
 from svckit import RetryPolicy, ServiceSettings, configure_logging
-from svckit.core import logging as svckit_logging
 from svckit.http import HttpClient, HttpStatusError, HttpTransportError
 from tests.http._support import quick_policy
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
     from structlog.typing import EventDict
 
     from tests.http._server import RecordingServer
@@ -81,23 +76,6 @@ async def test_url_secrets_never_reach_the_log_lines(
     assert "hunter2" not in text
     assert "s3cr3t" not in text
     assert logs[0]["url"] == f"{server.url}/items?fail=5&api_key=***&page=2"
-
-
-@pytest.fixture
-def restore_logging() -> Iterator[None]:
-    root = logging.getLogger()
-    level = root.level
-    yield
-    state = svckit_logging._State
-    if state.handler is not None:
-        root.removeHandler(state.handler)
-        state.handler.close()
-    for name in state.quieted:
-        logging.getLogger(name).setLevel(logging.NOTSET)
-    state.handler, state.quieted, state.service = None, frozenset(), None
-    root.setLevel(level)
-    structlog.reset_defaults()
-    structlog.contextvars.clear_contextvars()
 
 
 @pytest.mark.usefixtures("restore_logging")
