@@ -14,6 +14,7 @@ import svckit
 SVCKIT = [
     "__version__",
     "CacheError",
+    "CheckResult",
     "ConfigurationError",
     "DecodeError",
     "DrainReport",
@@ -36,7 +37,12 @@ SVCKIT = [
     "UnroutableError",
     "bind_context",
     "configure_logging",
+    "extract_context",
     "get_logger",
+    "get_meter",
+    "get_tracer",
+    "inject_context",
+    "start_span",
 ]
 
 # The subpackages' names that no other test pins (tests/cache and tests/http pin theirs).
@@ -72,10 +78,8 @@ PINNED = {
 }
 
 # Every package with a public surface of its own is held to the same rules as the top
-# level; those not written yet are skipped.
+# level (add the api and bot kinds here when they are written).
 SUBPACKAGES = [
-    "svckit.api",
-    "svckit.bot",
     "svckit.cache",
     "svckit.http",
     "svckit.messaging",
@@ -127,10 +131,6 @@ def test_version_matches_the_installed_distribution() -> None:
 
 
 def _public(module_name: str) -> list[tuple[str, object]]:
-    spec = importlib.util.find_spec(module_name)
-    # An empty folder is a namespace package (no origin): the package is not written yet.
-    if spec is None or spec.origin is None:
-        pytest.skip(f"{module_name} does not exist yet")
     module = importlib.import_module(module_name)
     names: list[str] = module.__all__
     assert len(names) == len(set(names)), "a name is listed twice"

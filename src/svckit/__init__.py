@@ -23,18 +23,26 @@ if TYPE_CHECKING:
         SvckitError,
         UnroutableError,
     )
-    from svckit.core.health import Health, HealthReport, HealthStatus
+    from svckit.core.health import CheckResult, Health, HealthReport, HealthStatus
     from svckit.core.logging import bind_context, configure_logging, get_logger
     from svckit.core.resource import Resource
     from svckit.core.retry import RetryPolicy
     from svckit.core.service import Service, ServiceState
     from svckit.core.settings import Environment, ServiceSettings
+    from svckit.core.telemetry import (
+        extract_context,
+        get_meter,
+        get_tracer,
+        inject_context,
+        start_span,
+    )
     from svckit.core.work import DrainReport, InFlight, Intake
 
 __version__ = "0.1.0.dev0"
 
 _EXPORTS = {
     "CacheError": "svckit.core.errors",
+    "CheckResult": "svckit.core.health",
     "ConfigurationError": "svckit.core.errors",
     "DecodeError": "svckit.core.errors",
     "DrainReport": "svckit.core.work",
@@ -57,12 +65,18 @@ _EXPORTS = {
     "UnroutableError": "svckit.core.errors",
     "bind_context": "svckit.core.logging",
     "configure_logging": "svckit.core.logging",
+    "extract_context": "svckit.core.telemetry",
     "get_logger": "svckit.core.logging",
+    "get_meter": "svckit.core.telemetry",
+    "get_tracer": "svckit.core.telemetry",
+    "inject_context": "svckit.core.telemetry",
+    "start_span": "svckit.core.telemetry",
 }
 
 __all__ = [  # noqa: RUF022 - sorted, with the version first
     "__version__",
     "CacheError",
+    "CheckResult",
     "ConfigurationError",
     "DecodeError",
     "DrainReport",
@@ -85,7 +99,12 @@ __all__ = [  # noqa: RUF022 - sorted, with the version first
     "UnroutableError",
     "bind_context",
     "configure_logging",
+    "extract_context",
     "get_logger",
+    "get_meter",
+    "get_tracer",
+    "inject_context",
+    "start_span",
 ]
 
 
