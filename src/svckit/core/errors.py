@@ -11,7 +11,8 @@ catches them all and nothing else::
     │   ├── PublishError          the broker did not take a message
     │   │   └── UnroutableError   a command that no queue receives
     │   └── DecodeError           a message body or its headers cannot be read
-    └── CacheError                the cache backend failed
+    ├── CacheError                the cache backend failed
+    └── HttpError                 a service-to-service call failed (in `svckit.http`)
 
 Errors of the libraries svckit adapts (aio-pika, redis-py) are translated at the boundary,
 with the original kept as ``__cause__``.
