@@ -78,8 +78,8 @@ class ImageOptions:
         thumbnail_size: The thumbnail fits in a square of this many pixels.
         thumbnail_quality: JPEG quality of the thumbnail (1-95).
         compressed_quality: JPEG quality of the full-size compressed copy (1-95).
-        max_pixels: Images with more pixels are refused; Pillow's own limit
-            (`PIL.Image.MAX_IMAGE_PIXELS`) applies on top of it.
+        max_pixels: Images with more pixels are refused; so are images over Pillow's
+            own limit (`PIL.Image.MAX_IMAGE_PIXELS`), whatever this says.
         formats: The formats accepted.
     """
 
@@ -266,11 +266,12 @@ def _opened(data: bytes, options: ImageOptions) -> Iterator[Image.Image]:
         image = Image.open(io.BytesIO(data), formats=options.formats)
     with image:
         width, height = image.size
-        if width * height > options.max_pixels:
+        # Never above Pillow's limit: where its warning is only a warning, this refuses.
+        limit = min(options.max_pixels, Image.MAX_IMAGE_PIXELS or options.max_pixels)
+        if width * height > limit:
             raise InvalidImage(
                 FailureCode.OVERSIZED,
-                f"the image is {width}x{height} pixels; at most {options.max_pixels:,} "
-                "pixels are accepted",
+                f"the image is {width}x{height} pixels; at most {limit:,} pixels are accepted",
             )
         yield image
 

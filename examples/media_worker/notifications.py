@@ -23,16 +23,17 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol
+from urllib.parse import urlsplit, urlunsplit
 
 from examples.media_worker.messages import UserCreated, UserUpdated
+from pydantic import SecretStr
 
 from svckit.core.logging import get_logger
-from svckit.http import HttpStatusError, HttpTimeout, HttpTransportError
+from svckit.http import HttpClient, HttpStatusError, HttpTimeout, HttpTransportError
 from svckit.messaging import Reject
 
 if TYPE_CHECKING:
     from svckit.cache import Cache
-    from svckit.http import HttpClient
     from svckit.messaging import Incoming
 
 __all__ = [
@@ -213,15 +214,29 @@ class WebhookNotifier:
 
     Example:
         ```python
-        client = HttpClient(settings.webhook_url, name="webhook")
-        notifier = WebhookNotifier(client)   # the service opens the client
+        notifier = WebhookNotifier.from_url(settings.webhook_url)
+        # open notifier.client with the service's resources
         ```
+
+    Attributes:
+        client: The HTTP client; the service opens and closes it.
+        path: Where to POST, relative to the client's base URL.
     """
 
     def __init__(self, client: HttpClient, path: str = "") -> None:
-        """POST to ``path``, relative to the client's base URL (the base URL itself by default)."""
+        """POST to ``path``, relative to the client's base URL."""
         self.client = client
         self.path = path
+
+    @classmethod
+    def from_url(cls, url: str | SecretStr, *, service_name: str = "svckit") -> WebhookNotifier:
+        """A notifier POSTing to ``url``, with an `HttpClient` on that URL's origin."""
+        raw = url.get_secret_value() if isinstance(url, SecretStr) else url
+        parts = urlsplit(raw)
+        origin = urlunsplit((parts.scheme, parts.netloc, "/", "", ""))
+        path = urlunsplit(("", "", parts.path or "/", parts.query, ""))
+        client = HttpClient(SecretStr(origin), name="webhook", service_name=service_name)
+        return cls(client, path)
 
     async def send(self, notification: Notification, *, key: str) -> None:
         """POST the notification.

@@ -33,7 +33,6 @@ from examples.media_worker.storage import MediaStore
 
 from svckit import RetryPolicy, get_logger
 from svckit.cache import Cache
-from svckit.http import HttpClient
 from svckit.messaging import Incoming  # noqa: TC001 - consumers' hints are read at run time
 from svckit.worker import WorkerService, consumer
 
@@ -43,6 +42,7 @@ if TYPE_CHECKING:
     from examples.media_worker.notifications import Notifier
 
     from svckit.core.resource import Resource
+    from svckit.http import HttpClient
     from svckit.messaging import Bus
 
 __all__ = ["MediaWorker"]
@@ -86,8 +86,9 @@ class MediaWorker(WorkerService):
         self._webhook: HttpClient | None = None
         if notifier is None:
             if s.webhook_url is not None:
-                self._webhook = HttpClient(s.webhook_url, name="webhook", service_name=self.name)
-                notifier = WebhookNotifier(self._webhook)
+                webhook = WebhookNotifier.from_url(s.webhook_url, service_name=self.name)
+                self._webhook = webhook.client
+                notifier = webhook
             else:
                 notifier = LogNotifier()
         self.notifier = notifier
