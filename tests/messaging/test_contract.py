@@ -325,7 +325,7 @@ async def _ready(bus: Bus, queue: str, count: int) -> bool:
     return await bus.transport.message_count(queue) == count
 
 
-async def _publish_raw(bus: Bus, topic: str, body: bytes) -> None:
+async def _publish_raw(bus: Bus, topic: str, body: bytes, *, message_id: str | None = None) -> None:
     from datetime import UTC, datetime  # noqa: PLC0415
 
     await bus.transport.publish(
@@ -333,7 +333,7 @@ async def _publish_raw(bus: Bus, topic: str, body: bytes) -> None:
         Outgoing(
             body=body,
             routing_key=topic,
-            message_id=uuid.uuid4().hex,
+            message_id=uuid.uuid4().hex if message_id is None else message_id,
             timestamp=datetime.now(UTC),
         ),
         mandatory=True,

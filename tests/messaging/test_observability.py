@@ -107,6 +107,11 @@ async def test_consume_span_continues_the_publish_trace_and_logs_carry_ids(
     assert process.parent is not None
     assert process.parent.span_id == publish.context.span_id
 
+    failed = [s for s in spans if s.kind is SpanKind.CONSUMER and not s.status.is_ok]
+    assert len(failed) == 2, "each failed try is a failed consume span"
+    assert failed[0].attributes is not None
+    assert failed[0].attributes["error.type"] == "RuntimeError"
+
     message_id, logged_id, trace_ids = recorder.items[0]
     assert logged_id == message_id == first
     assert trace_ids is not None

@@ -141,8 +141,11 @@ def _as_dict(letter: DeadLetter, *, full: bool = False) -> dict[str, Any]:
     }
     if full:
         data["traceback"] = letter.traceback
+        # The traceback is shown above; x-death is the broker's count of delay round trips.
         data["headers"] = {
-            k: v for k, v in letter.headers.items() if k != "x-svckit-error-traceback"
+            k: v
+            for k, v in letter.headers.items()
+            if k not in {"x-svckit-error-traceback", "x-death"}
         }
         try:
             data["body"] = json.loads(letter.body)

@@ -75,6 +75,7 @@ __all__ = [
     "get_tracer",
     "histogram",
     "inject_context",
+    "record_failure",
     "start_span",
     "up_down_counter",
 ]
@@ -278,11 +279,12 @@ def start_span(
         try:
             yield span
         except Exception as exc:
-            _record_failure(span, exc)
+            record_failure(span, exc)
             raise
 
 
-def _record_failure(span: Span, exc: Exception) -> None:
+def record_failure(span: Span, exc: Exception) -> None:
+    """Record ``exc`` on ``span`` (redacted) and mark the span failed."""
     kind = type(exc)
     type_name = (
         kind.__qualname__

@@ -25,7 +25,7 @@ import traceback
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from opentelemetry.trace import SpanKind
+from opentelemetry.trace import SpanKind, get_current_span
 
 from svckit.core._redact import redact_text
 from svckit.core.errors import DecodeError, LifecycleError
@@ -39,6 +39,7 @@ from svckit.core.telemetry import (
     MESSAGING_SYSTEM,
     SVCKIT_MESSAGE_ATTEMPT,
     extract_context,
+    record_failure,
     start_span,
 )
 from svckit.core.work import DrainReport, InFlight
@@ -61,6 +62,10 @@ BUSY_DELAY = 1.0
 TRACEBACK_LIMIT = 2000
 #: The smallest delay-queue TTL; shorter waits round up to it.
 MIN_DELAY_MS = 10
+#: The longest pause before a message whose outcome could not be recorded goes back.
+GIVE_BACK_PAUSE = 5.0
+#: What `Consumer._claim` returns for a message it settled itself.
+_SETTLED = "\x00settled"
 
 
 def delay_bucket_ms(seconds: float) -> int:
@@ -165,8 +170,13 @@ class Consumer:
             return
         headers = delivery.headers
         attempt = _attempt(headers)
+        context = {"message_id": delivery.message_id, "queue": self.name}
+        request_id = headers.get(Headers.REQUEST_ID)
+        if isinstance(request_id, str):
+            # Bound for the handler's logs, and carried on by whatever it publishes.
+            context["request_id"] = request_id
         with (
-            bind_context(message_id=delivery.message_id, queue=self.name),
+            bind_context(**context),
             start_span(
                 self._telemetry.tracer,
                 f"{self.name} process",
@@ -186,8 +196,15 @@ class Consumer:
                 # Shutdown cut the handler off: the message goes back, unharmed.
                 await asyncio.shield(_give_back(delivery))
                 raise
+            except Exception:  # noqa: BLE001 - nothing may leave a delivery unsettled
+                # The outcome could not be made safe (the broker refused the retry copy,
+                # say): give the message back after a pause, so that an outage is not a
+                # tight redelivery loop. The queue's delivery limit bounds the repeats.
+                _log.exception("could not settle the message; giving it back to the broker")
+                await asyncio.sleep(min(GIVE_BACK_PAUSE, self.handler.spec.retry.delay(attempt)))
+                await _give_back(delivery)
 
-    async def _process(self, delivery: Delivery, attempt: int) -> None:  # noqa: C901 - one path, top to bottom
+    async def _process(self, delivery: Delivery, attempt: int) -> None:
         handler = self.handler
         try:
             message = handler.decode(delivery.body)
@@ -195,19 +212,9 @@ class Consumer:
             _log.warning("poison message, dead-lettering", error=str(exc))
             await self._dead_letter(delivery, exc, attempt)
             return
-
-        key = delivery.message_id if handler.spec.idempotent else None
-        if key is not None:
-            assert self._inbox is not None  # noqa: S101 - checked in __init__
-            state = await self._inbox.begin(f"{self.name}:{key}", INBOX_LEASE)
-            if state == "done":
-                self._telemetry.skipped.add(1, self._metric_attributes)
-                await delivery.ack()
-                return
-            if state == "busy":
-                await self._retry(delivery, attempt, BUSY_DELAY)
-                return
-
+        key = await self._claim(delivery, attempt)
+        if key is _SETTLED:
+            return
         started = time.perf_counter()
         try:
             if self._limit is None:
@@ -227,10 +234,41 @@ class Consumer:
             return
         self._telemetry.duration.record(time.perf_counter() - started, self._metric_attributes)
         if key is not None:
-            assert self._inbox is not None  # noqa: S101
-            await self._inbox.complete(f"{self.name}:{key}", handler.spec.idempotency_ttl)
+            await self._complete(key)
         await delivery.ack()
         self._telemetry.processed.add(1, self._metric_attributes)
+
+    async def _claim(self, delivery: Delivery, attempt: int) -> str | None:
+        """Ask the inbox about an idempotent consumer's message.
+
+        Returns the inbox key to complete or release, None when there is nothing to
+        record, or `_SETTLED` when the message was dealt with here (a duplicate).
+        """
+        if not self.handler.spec.idempotent or not delivery.message_id:
+            # A message without an id cannot be told from another: it is processed.
+            return None
+        assert self._inbox is not None  # noqa: S101 - checked in __init__
+        key = f"{self.name}:{delivery.message_id}"
+        try:
+            state = await self._inbox.begin(key, INBOX_LEASE)
+        except Exception:  # noqa: BLE001 - the inbox is a best effort on top of at-least-once
+            _log.warning("idempotency inbox unavailable; processing without it", exc_info=True)
+            return None
+        if state == "done":
+            self._telemetry.skipped.add(1, self._metric_attributes)
+            await delivery.ack()
+            return _SETTLED
+        if state == "busy":
+            await self._retry(delivery, attempt, BUSY_DELAY)
+            return _SETTLED
+        return key
+
+    async def _complete(self, key: str) -> None:
+        assert self._inbox is not None  # noqa: S101
+        try:
+            await self._inbox.complete(key, self.handler.spec.idempotency_ttl)
+        except Exception:  # noqa: BLE001 - the work is done; a duplicate may run again later
+            _log.warning("could not record the message as processed", exc_info=True)
 
     async def _call(self, message: Any, delivery: Delivery, attempt: int) -> None:
         handler = self.handler
@@ -255,12 +293,13 @@ class Consumer:
     async def _release(self, key: str) -> None:
         assert self._inbox is not None  # noqa: S101
         try:
-            await self._inbox.release(f"{self.name}:{key}")
+            await self._inbox.release(key)
         except Exception:  # noqa: BLE001 - the lease expires by itself
             _log.warning("could not release the idempotency claim", exc_info=True)
 
     async def _on_failure(self, delivery: Delivery, exc: Exception, attempt: int) -> None:
         self._telemetry.failed.add(1, self._metric_attributes)
+        record_failure(get_current_span(), exc)
         policy = self.handler.spec.retry
         if isinstance(exc, Reject):
             _log.warning("handler rejected the message", reason=exc.reason)
@@ -279,6 +318,10 @@ class Consumer:
         delay = exc.after if isinstance(exc, RetryLater) and exc.after is not None else None
         if delay is None:
             delay = policy.delay(attempt)
+        if _past_deadline(delivery, policy.deadline, delay):
+            _log.error("handler failed and the retry deadline has passed, dead-lettering")
+            await self._dead_letter(delivery, exc, attempt)
+            return
         _log.warning(
             "handler failed, will retry",
             attempt=attempt,
@@ -326,6 +369,20 @@ async def _give_back(delivery: Delivery) -> None:
         await delivery.nack(requeue=True)
     except Exception:  # noqa: BLE001 - a closed channel gives it back by itself
         _log.debug("could not requeue on cancel; the broker requeues on close", exc_info=True)
+
+
+def _past_deadline(delivery: Delivery, deadline: float | None, delay: float) -> bool:
+    """Whether a retry after ``delay`` would start past the policy's deadline.
+
+    The deadline counts from when the message was first published (its timestamp).
+    """
+    if deadline is None or delivery.timestamp is None:
+        return False
+    published = delivery.timestamp
+    if published.tzinfo is None:
+        published = published.replace(tzinfo=UTC)
+    age = (datetime.now(UTC) - published).total_seconds()
+    return age + delay > deadline
 
 
 def _topic(delivery: Delivery) -> str:

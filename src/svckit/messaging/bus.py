@@ -18,7 +18,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Self
 
-from opentelemetry.trace import SpanKind, Status, StatusCode, set_span_in_context
+from opentelemetry.trace import SpanKind, set_span_in_context
 
 from svckit.core.errors import LifecycleError
 from svckit.core.health import Health
@@ -30,6 +30,7 @@ from svckit.core.telemetry import (
     MESSAGING_RABBITMQ_ROUTING_KEY,
     MESSAGING_SYSTEM,
     inject_context,
+    record_failure,
 )
 from svckit.messaging._consume import Consumer
 from svckit.messaging._metrics import BusTelemetry
@@ -243,9 +244,7 @@ class Bus:
             )
             await self.transport.publish(self.exchange, outgoing, mandatory=message.requires_route)
         except Exception as exc:
-            # svckit's own publish errors carry no secrets, so the message can be kept.
-            span.record_exception(exc)
-            span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
+            record_failure(span, exc)
             raise
         finally:
             span.end()

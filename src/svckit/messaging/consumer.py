@@ -37,7 +37,7 @@ __all__ = ["ConsumerSpec", "Incoming", "consumer"]
 
 F = TypeVar("F", bound="Callable[..., Awaitable[None]]")
 
-#: The default broker-level retry: 3 tries, 1 s then about 2 s apart.
+#: The default broker-level retry: 3 tries, waiting 0.5-1 s, then 1-2 s (jittered).
 DEFAULT_RETRY = RetryPolicy(attempts=3, initial_delay=1.0, max_delay=300.0)
 
 SPEC_ATTRIBUTE = "__svckit_consumer__"

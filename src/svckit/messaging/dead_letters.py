@@ -56,7 +56,11 @@ class DeadLetter:
         death = _first_death(headers)
         return cls(
             message_id=delivery.message_id,
-            topic=str(headers.get(Headers.ROUTING_KEY) or delivery.routing_key),
+            topic=str(
+                headers.get(Headers.ROUTING_KEY)
+                or next(iter(death.get("routing-keys") or []), None)
+                or delivery.routing_key
+            ),
             # A message the broker dead-lettered itself (delivery limit) has only x-death.
             error_type=str(headers.get(Headers.ERROR_TYPE) or death.get("reason", "unknown")),
             error_message=str(headers.get(Headers.ERROR_MESSAGE, "")),

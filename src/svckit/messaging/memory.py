@@ -17,7 +17,7 @@ import asyncio
 import itertools
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from svckit.core.errors import MessagingError, UnroutableError
@@ -67,6 +67,7 @@ class MemoryDelivery:
     __slots__ = (
         "_broker",
         "_queue",
+        "_returned",
         "_settled",
         "_stored",
         "_subscription",
@@ -93,6 +94,9 @@ class MemoryDelivery:
         self._stored = stored
         self._subscription = subscription
         self._settled = False
+        self._returned = False
+        if subscription is not None:
+            subscription.unsettled.add(self)
         self.body = stored.body
         self.routing_key = stored.routing_key
         self.headers: Mapping[str, Any] = stored.headers
@@ -102,33 +106,49 @@ class MemoryDelivery:
         self.timestamp = stored.timestamp
         self.redelivered = stored.redelivered
 
-    def _settle(self) -> None:
+    def _settle(self) -> bool:
+        """Mark settled; False when the broker already took the message back."""
+        if self._returned:
+            return False
         if self._settled:
             raise MessagingError("this delivery was already acknowledged or rejected")
         self._settled = True
         self._broker._unacked -= 1  # noqa: SLF001 - the broker's own bookkeeping
         if self._subscription is not None:
             self._subscription.unacked -= 1
+            self._subscription.unsettled.discard(self)
+        return True
 
     async def ack(self) -> None:
         """Forget the message."""
-        self._settle()
-        self._broker._after_change(self._queue)  # noqa: SLF001
+        if self._settle():
+            self._broker._after_change(self._queue)  # noqa: SLF001
 
     async def nack(self, *, requeue: bool) -> None:
-        """Put the message back at the head of its queue, or dead-letter it."""
-        self._settle()
-        stored = self._stored
-        if requeue and not self._broker._over_limit(self._queue, stored):  # noqa: SLF001
+        """Put the message back where it was in its queue, or dead-letter it."""
+        if self._settle():
+            self._requeue_or_dead_letter(requeue=requeue)
+
+    def take_back(self) -> None:
+        """The broker takes the message back, as when a consumer's channel closes."""
+        if self._settle():
+            self._returned = True
+            self._requeue_or_dead_letter(requeue=True)
+
+    def _requeue_or_dead_letter(self, *, requeue: bool) -> None:
+        stored, broker = self._stored, self._broker
+        if not requeue:
+            broker._dead_letter(self._queue, stored, "rejected")  # noqa: SLF001
+        elif broker._over_limit(self._queue, stored):  # noqa: SLF001
+            broker._dead_letter(self._queue, stored, "delivery_limit")  # noqa: SLF001
+        else:
             stored.redelivered = True
             _put_back(self._queue.ready, stored)
-        else:
-            self._broker._dead_letter(self._queue, stored)  # noqa: SLF001
-        self._broker._after_change(self._queue)  # noqa: SLF001
+        broker._after_change(self._queue)  # noqa: SLF001
 
 
 class _Subscription:
-    __slots__ = ("broker", "callback", "prefetch", "queue", "tag", "unacked")
+    __slots__ = ("broker", "callback", "prefetch", "queue", "tag", "unacked", "unsettled")
 
     def __init__(
         self,
@@ -142,6 +162,7 @@ class _Subscription:
         self.callback = callback
         self.prefetch = prefetch
         self.unacked = 0
+        self.unsettled: set[MemoryDelivery] = set()
         self.tag = next(broker._tags)  # noqa: SLF001
 
     @property
@@ -319,7 +340,7 @@ class MemoryBroker:
                 self._timers.discard(handle)
                 if stored in queue.ready:
                     queue.ready.remove(stored)
-                    self._dead_letter(queue, stored)
+                    self._dead_letter(queue, stored, "expired")
                 self._check_idle()
 
             handle = loop.call_later(queue.ttl_ms / 1000, expire)
@@ -329,12 +350,16 @@ class MemoryBroker:
     def _over_limit(self, queue: _Queue, stored: _Stored) -> bool:
         return queue.delivery_limit is not None and stored.delivery_count > queue.delivery_limit
 
-    def _dead_letter(self, queue: _Queue, stored: _Stored) -> None:
+    def _dead_letter(self, queue: _Queue, stored: _Stored, reason: str) -> None:
         target = self._queues.get(queue.dead_letter or "")
-        if target is not None:
-            stored.redelivered = False
-            stored.delivery_count = 0
-            self._enqueue(target, stored)
+        if target is None:
+            return
+        _record_death(stored, queue.name, reason)
+        # As with x-dead-letter-routing-key, the message travels on under the target's name.
+        stored.routing_key = target.name
+        stored.redelivered = False
+        stored.delivery_count = 0
+        self._enqueue(target, stored)
 
     def _after_change(self, queue: _Queue) -> None:
         self._dispatch(queue)
@@ -355,7 +380,7 @@ class MemoryBroker:
             stored = queue.ready.popleft()
             stored.delivery_count += 1
             if self._over_limit(queue, stored):
-                self._dead_letter(queue, stored)
+                self._dead_letter(queue, stored, "delivery_limit")
                 continue
             chosen.unacked += 1
             self._unacked += 1
@@ -369,6 +394,25 @@ class MemoryBroker:
         if not task.cancelled():
             task.exception()  # the consumer logs its own errors
         self._check_idle()
+
+
+def _record_death(stored: _Stored, queue: str, reason: str) -> None:
+    """Add to the ``x-death`` header as RabbitMQ does: one counted entry per queue and reason."""
+    deaths = [dict(d) for d in stored.headers.get("x-death", []) if isinstance(d, dict)]
+    entry = next((d for d in deaths if d.get("queue") == queue and d.get("reason") == reason), None)
+    if entry is None:
+        entry = {
+            "count": 0,
+            "reason": reason,
+            "queue": queue,
+            "exchange": "",
+            "routing-keys": [stored.routing_key],
+        }
+    else:
+        deaths.remove(entry)
+    entry["count"] = int(entry["count"]) + 1
+    entry["time"] = datetime.now(UTC)
+    stored.headers["x-death"] = [entry, *deaths]
 
 
 def _put_back(ready: deque[_Stored], stored: _Stored) -> None:
@@ -430,14 +474,20 @@ class MemoryTransport:
         """Use ``broker``, or the process's broker for ``url``."""
         self.broker = broker if broker is not None else broker_for(url)
         self._connected = False
+        self._subscriptions: list[_Subscription] = []
 
     async def connect(self) -> None:
         """Nothing to connect to; mark the transport open."""
         self._connected = True
 
     async def close(self) -> None:
-        """Mark the transport closed (the broker and its messages stay)."""
+        """Close as a connection closes: consumers stop, unsettled messages go back."""
         self._connected = False
+        subscriptions, self._subscriptions = self._subscriptions, []
+        for subscription in subscriptions:
+            await subscription.cancel()
+            for delivery in sorted(subscription.unsettled, key=lambda d: d._stored.position):  # noqa: SLF001
+                delivery.take_back()
 
     async def health(self) -> Health:
         """Up while connected."""
@@ -477,7 +527,9 @@ class MemoryTransport:
         prefetch: int,
     ) -> _Subscription:
         """Deliver the queue's messages to ``on_delivery``."""
-        return self.broker.subscribe(queue, on_delivery, prefetch)
+        subscription = self.broker.subscribe(queue, on_delivery, prefetch)
+        self._subscriptions.append(subscription)
+        return subscription
 
     async def get(self, queue: str) -> MemoryDelivery | None:
         """Take one message from ``queue``."""
