@@ -31,7 +31,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy src tests
 
 docs: $(STAMP)
-	$(BIN)/mkdocs build --strict --site-dir $(VENV)/site
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir $(VENV)/site
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .coverage .coverage.* site
