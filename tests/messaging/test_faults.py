@@ -165,7 +165,8 @@ async def test_the_request_id_travels_on_with_what_a_handler_publishes(
 async def test_the_retry_deadline_sends_a_message_to_dead_letters(
     make_bus: Callable[..., Bus], recorder: Recorder
 ) -> None:
-    policy = RetryPolicy(attempts=50, initial_delay=0.05, max_delay=0.05, jitter=0, deadline=0.3)
+    # AMQP timestamps have a resolution of one second: the deadline leaves room for that.
+    policy = RetryPolicy(attempts=50, initial_delay=0.1, max_delay=0.1, jitter=0, deadline=1.6)
 
     @consumer(retry=policy)
     async def ping(message: Ping, incoming: Incoming) -> None:
