@@ -1,0 +1,1 @@
+"""Thumbnails: a svckit worker that answers every uploaded image with a thumbnail."""
