@@ -34,7 +34,8 @@ class MediaWorkerSettings(WorkerSettings):
         max_pixels: Larger images fail as oversized (at most Pillow's own limit).
         image_workers: Images processed at once (the pool's size); the CPU count by
             default.
-        image_executor: ``thread`` (default: Pillow releases the GIL) or ``process``.
+        image_executor: ``process`` (default: the JPEG encoder holds the GIL, see
+            `examples.media_worker.pool`) or ``thread``.
         webhook_url: Where notifications are POSTed; none logs them instead. A secret,
             as webhook URLs often carry a token.
     """
@@ -51,7 +52,7 @@ class MediaWorkerSettings(WorkerSettings):
     compressed_quality: int = Field(default=75, ge=1, le=95)
     max_pixels: int = Field(default=50_000_000, ge=1, le=_PILLOW_LIMIT)
     image_workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, le=64)
-    image_executor: Literal["thread", "process"] = "thread"
+    image_executor: Literal["thread", "process"] = "process"
     webhook_url: SecretStr | None = None
 
     @model_validator(mode="after")

@@ -29,6 +29,8 @@ def worker_settings(**overrides: Any) -> MediaWorkerSettings:
         "environment": "test",
         "health_port": None,
         "image_workers": 2,
+        # Threads start at once; tests measure behaviour, not the event loop's lag.
+        "image_executor": "thread",
         **overrides,
     }
     return MediaWorkerSettings(**values)
@@ -45,7 +47,7 @@ class GatedPool(ImagePool):
     """A real image pool that holds each job until the test opens the gate, and can fail."""
 
     def __init__(self, workers: int = 2, *, failures: int = 0) -> None:
-        super().__init__(workers)
+        super().__init__(workers, "thread")
         self.gate = asyncio.Event()
         self.gate.set()
         self.failures = failures
