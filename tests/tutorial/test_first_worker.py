@@ -40,8 +40,10 @@ async def readyz(port: int) -> httpx.Response:
         return await client.get(f"http://127.0.0.1:{port}/readyz")
 
 
-async def test_the_readers_tests_pass_without_rabbitmq(tmp_path: Path) -> None:
+async def test_the_readers_tests_pass_without_rabbitmq_even_with_a_dotenv(tmp_path: Path) -> None:
     repo = new_repository(tmp_path)
+    # Later the reader keeps a .env pointing at RabbitMQ: the tests must not need it.
+    (repo / ".env").write_text((repo / ".env.example").read_text(encoding="utf-8"))
     env = clean_environment()
     [line] = commands("test")
 

@@ -14,7 +14,7 @@ from thumbs.service import Thumbnails
 
 # --8<-- [start:harness]
 async def test_an_uploaded_image_gets_a_thumbnail() -> None:
-    async with ServiceHarness(Thumbnails) as harness:
+    async with ServiceHarness(Thumbnails, thumbnail_size=256) as harness:
         await harness.publish(ImageUploaded(image_id="photo-1", width=4000, height=3000))
         await harness.wait_idle()
 
