@@ -1,13 +1,13 @@
 """A pool that runs Pillow off the event loop, held by the worker as a resource.
 
-Processes by default. Pillow releases the GIL while it decodes and resizes, but its
-JPEG encoder holds it: measured on a 12-megapixel photo, one full-size encode in a
-thread kept the event loop from running for up to 190 ms, and two encoding threads
-stalled it 20 to 70 ms at a time (``bench/thumbnail.py --executor thread``). In worker
-processes the loop never waits for the GIL (about 11 ms at worst, the same run), and an
-image that crashes a decoder takes down one pool process, not the service. The price is
-a copy of each original and its outputs through a pipe (a few milliseconds for a 6 MB
-JPEG) and the processes' start-up, paid once when the service starts.
+Processes by default. Pillow releases the GIL for most of its decoding, resizing and
+encoding, but not for all of it (Python code runs between the chunks its JPEG encoder
+writes), and the event loop has to win the GIL back each time it wakes. Measured with
+``bench/thumbnail.py`` on 12-megapixel JPEGs, 8 images through the consumer on two
+workers: with threads the loop stalled 34 to 43 ms (median of the rounds; once 108 ms),
+with processes 9 to 16 ms. And an image that crashes a decoder takes down one pool
+process, not the service. The price is a copy of each original and its outputs through
+a pipe, and the processes' start-up, paid when the service starts.
 
 Threads (``MEDIA_IMAGE_EXECUTOR=thread``) suit small images and tests: no start-up, no
 copies.
@@ -17,6 +17,10 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
+import signal
+import threading
+import time
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, Literal, Self, TypeVar
@@ -36,6 +40,9 @@ T = TypeVar("T")
 ExecutorKind = Literal["thread", "process"]
 
 _log = get_logger(__name__)
+
+#: Seconds between a pool process's checks that the service is still alive.
+_PARENT_CHECK_INTERVAL = 1.0
 
 
 class PoolCrashed(Exception):  # noqa: N818 - named for what happened
@@ -118,7 +125,9 @@ class ImagePool:
         # spawn, not fork: forking a process that runs threads and an event loop can copy
         # a lock held by another thread into the child.
         executor = ProcessPoolExecutor(
-            self.workers, mp_context=multiprocessing.get_context("spawn")
+            self.workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_pool_process_setup,
         )
         loop = asyncio.get_running_loop()
         await asyncio.gather(*(loop.run_in_executor(executor, _ready) for _ in range(self.workers)))
@@ -135,3 +144,19 @@ class ImagePool:
 
 def _ready() -> bool:
     return True
+
+
+def _pool_process_setup() -> None:
+    # Ctrl-C reaches the whole process group. The service drains its jobs and then shuts
+    # the pool down; a pool process that died on the signal would fail them instead.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    # Nor may a pool process outlive a service that was killed outright.
+    parent = os.getppid()
+    threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
+
+
+def _exit_with(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(_PARENT_CHECK_INTERVAL)
+    os._exit(1)

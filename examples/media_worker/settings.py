@@ -34,8 +34,8 @@ class MediaWorkerSettings(WorkerSettings):
         max_pixels: Larger images fail as oversized (at most Pillow's own limit).
         image_workers: Images processed at once (the pool's size); the CPU count by
             default.
-        image_executor: ``process`` (default: the JPEG encoder holds the GIL, see
-            `examples.media_worker.pool`) or ``thread``.
+        image_executor: ``process`` (default: threads share the GIL with the event
+            loop, see `examples.media_worker.pool`) or ``thread``.
         webhook_url: Where notifications are POSTed; none logs them instead. A secret,
             as webhook URLs often carry a token.
     """

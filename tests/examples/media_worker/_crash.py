@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 
 
 def die() -> None:
@@ -13,3 +14,8 @@ def die() -> None:
 def double(value: int) -> int:
     """A job that works."""
     return value * 2
+
+
+def stop_signals_ignored() -> bool:
+    """Whether this process ignores SIGINT and SIGTERM."""
+    return all(signal.getsignal(s) is signal.SIG_IGN for s in (signal.SIGINT, signal.SIGTERM))

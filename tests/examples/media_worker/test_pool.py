@@ -11,7 +11,7 @@ from examples.media_worker.pool import ImagePool, PoolCrashed
 from examples.media_worker.storage import MediaState, submit
 
 from svckit import LifecycleError
-from tests.examples.media_worker._crash import die, double
+from tests.examples.media_worker._crash import die, double, stop_signals_ignored
 from tests.examples.media_worker._images import jpeg
 
 if TYPE_CHECKING:
@@ -34,6 +34,11 @@ async def test_a_crashed_pool_process_is_replaced() -> None:
             await pool.run(die)
         assert await pool.run(double, 21) == 42
         assert (await pool.health()).status == "up"
+
+
+async def test_pool_processes_leave_ctrl_c_and_sigterm_to_the_service() -> None:
+    async with ImagePool(workers=1) as pool:
+        assert await pool.run(stop_signals_ignored)
 
 
 async def test_a_closed_pool_refuses_work() -> None:
