@@ -73,7 +73,7 @@ PINNED = {
         "topic_matches",
         "transport_for_url",
     ],
-    "svckit.testing": ["ServiceHarness"],
+    "svckit.testing": ["HarnessFactory", "ServiceHarness"],
     "svckit.worker": ["ConsumerRouter", "WorkerService", "WorkerSettings", "consumer"],
 }
 

@@ -92,7 +92,7 @@ async def main() -> None:
         "start front",
         "serving",
         "stop front",
-        "drain front (up to 30 s)",
+        "drain front (up to 25 s)",
         "close cache",
         "close database",
     ]

@@ -86,7 +86,8 @@ def test_list_show_replay_and_purge(
         assert message_id in table
     assert "ValueError: invoice 0 has no customer" in table
 
-    assert main(["dlq", "--url", AMQP_URL, "list", queue, "--json"]) == 0
+    # --url may also follow the action, as in the other commands.
+    assert main(["dlq", "list", queue, "--json", "--url", AMQP_URL]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [row["message_id"] for row in rows] == ids
     assert {row["topic"] for row in rows} == {"billing.invoice"}

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 import pytest
 
-from svckit.testing import ServiceHarness
+from svckit.testing import HarnessFactory, ServiceHarness
 from svckit.worker import ConsumerRouter, WorkerService, consumer
 from tests.worker.sample_services import MediaUploaded, ThumbnailReady, Thumbnails
-
-if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
 
 
 async def test_a_method_consumer_publishes_and_a_router_consumer_counts() -> None:
@@ -38,7 +33,7 @@ async def test_a_failing_message_ends_in_the_harness_dead_letters() -> None:
 
 
 async def test_the_pytest_plugin_fixture_runs_the_service(
-    svckit_harness: Callable[..., Awaitable[ServiceHarness[Any]]],
+    svckit_harness: HarnessFactory,
 ) -> None:
     harness = await svckit_harness(Thumbnails)
     assert harness.service.ready

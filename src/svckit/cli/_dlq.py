@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import sys
@@ -11,8 +12,6 @@ from svckit.core.errors import SvckitError
 from svckit.core.settings import ServiceSettings
 
 if TYPE_CHECKING:
-    import argparse
-
     from svckit.messaging.dead_letters import DeadLetter, DeadLetters
 
 
@@ -24,31 +23,39 @@ def add_parser(commands: Any) -> None:
         description="Operate a consumer's dead letters. QUEUE is the consumer queue "
         "(<service>.<consumer>); its dead letters are in QUEUE.dlq.",
     )
-    dlq.add_argument(
+    # --url is accepted before or after the action: `dlq --url U list Q` or `dlq list Q --url U`.
+    url = argparse.ArgumentParser(add_help=False)
+    url.add_argument(
         "--url",
+        default=argparse.SUPPRESS,
         help="the broker URL (default: SVCKIT_BUS_URL from the environment or .env)",
     )
+    dlq.add_argument("--url", default=None, help=argparse.SUPPRESS)
     actions = dlq.add_subparsers(dest="action", required=True, metavar="ACTION")
 
-    listing = actions.add_parser("list", help="list dead letters, oldest first")
+    def action(name: str, help_text: str) -> argparse.ArgumentParser:
+        parser: argparse.ArgumentParser = actions.add_parser(name, help=help_text, parents=[url])
+        return parser
+
+    listing = action("list", "list dead letters, oldest first")
     listing.add_argument("queue")
     listing.add_argument("--limit", type=int, default=100)
     listing.add_argument("--json", action="store_true", help="one JSON object per line")
     listing.set_defaults(handler=_run, operation=_list)
 
-    show = actions.add_parser("show", help="show one dead letter")
+    show = action("show", "show one dead letter")
     show.add_argument("queue")
     show.add_argument("message_id")
     show.set_defaults(handler=_run, operation=_show)
 
-    replay = actions.add_parser("replay", help="send dead letters back to their queue")
+    replay = action("replay", "send dead letters back to their queue")
     replay.add_argument("queue")
     which = replay.add_mutually_exclusive_group(required=True)
     which.add_argument("--id", dest="ids", action="append", help="a message id (repeatable)")
     which.add_argument("--all", action="store_true", help="every dead letter")
     replay.set_defaults(handler=_run, operation=_replay)
 
-    purge = actions.add_parser("purge", help="delete every dead letter of a queue")
+    purge = action("purge", "delete every dead letter of a queue")
     purge.add_argument("queue")
     purge.add_argument("--yes", action="store_true", help="confirm the deletion")
     purge.set_defaults(handler=_run, operation=_purge)

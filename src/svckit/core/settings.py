@@ -76,7 +76,7 @@ class ServiceSettings(BaseSettings):
     log_format: Literal["auto", "json", "console"] = "auto"
     bus_url: SecretStr = SecretStr("memory://")
     cache_url: SecretStr = SecretStr("memory://")
-    shutdown_timeout: float = Field(default=30.0, gt=0)
+    shutdown_timeout: float = Field(default=25.0, gt=0)
     health_host: str = "127.0.0.1"
     health_port: int | None = Field(default=None, ge=0, le=65535)
 

@@ -24,7 +24,12 @@ from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from svckit.core._extras import require
-from svckit.core.errors import MessagingError, PublishError, UnroutableError
+from svckit.core.errors import (
+    ConfigurationError,
+    MessagingError,
+    PublishError,
+    UnroutableError,
+)
 from svckit.core.health import Health
 from svckit.core.logging import get_logger
 from svckit.core.retry import RetryPolicy
@@ -138,8 +143,24 @@ class AmqpTransport:
         await self._channel.declare_exchange(name, aio_pika.ExchangeType.TOPIC, durable=True)
 
     async def declare_queue(self, spec: QueueSpec) -> None:
-        """Declare the dead-letter queue, the queue (with its limits) and its bindings."""
+        """Declare the dead-letter queue, the queue (with its limits) and its bindings.
+
+        Raises:
+            ConfigurationError: the queue exists with other arguments (another queue type
+                or delivery limit); RabbitMQ cannot change them in place.
+        """
         self._specs[spec.name] = spec
+        try:
+            await self._declare_queue(spec)
+        except aiormq.exceptions.ChannelPreconditionFailed as exc:
+            raise ConfigurationError(
+                f"queue {spec.name!r} (or its dead-letter queue) already exists with other "
+                f"arguments than queue_type={spec.queue_type.value!r}, "
+                f"delivery_limit={spec.delivery_limit}; RabbitMQ cannot change them in place: "
+                "drain and delete the queue, or keep the old settings",
+            ) from exc
+
+    async def _declare_queue(self, spec: QueueSpec) -> None:
         await self._channel.declare_queue(
             spec.dead_letter_queue, durable=True, arguments=_queue_arguments(spec.queue_type)
         )

@@ -13,6 +13,6 @@ With pytest, the ``svckit_harness`` fixture (installed with svckit as a pytest p
 starts harnesses and stops them after the test.
 """
 
-from svckit.testing.harness import ServiceHarness
+from svckit.testing.harness import HarnessFactory, ServiceHarness
 
-__all__ = ["ServiceHarness"]
+__all__ = ["HarnessFactory", "ServiceHarness"]

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, Self, TypeVar
 
 from svckit.core.errors import LifecycleError
+from svckit.core.logging import configure_logging
 from svckit.core.settings import Environment
 from svckit.messaging.dead_letters import DeadLetter
 from svckit.messaging.memory import MemoryBroker, MemoryTransport
@@ -17,18 +18,34 @@ if TYPE_CHECKING:
     from svckit.chassis import ChassisService
     from svckit.messaging import Message, Outgoing
 
-__all__ = ["ServiceHarness"]
+__all__ = ["HarnessFactory", "ServiceHarness"]
 
 S = TypeVar("S", bound="ChassisService")
 M = TypeVar("M", bound="Message")
 
 
+class HarnessFactory(Protocol):
+    """The type of the ``svckit_harness`` fixture: start a service, get its harness.
+
+    Example:
+        ```python
+        async def test_thumbnails(svckit_harness: HarnessFactory) -> None:
+            harness = await svckit_harness(Thumbnails)
+        ```
+    """
+
+    async def __call__(self, service: S | type[S], /, **overrides: Any) -> ServiceHarness[S]:
+        """Start ``service`` in a harness that stops when the test ends."""
+        ...
+
+
 class ServiceHarness(Generic[S]):
     """Runs a service on a broker and a cache of its own, in the test's event loop.
 
-    The service's settings come from its settings class, as in production, with these
-    overrides: a fresh ``memory://`` bus and cache, the ``test`` environment and no health
-    port. Give more overrides as keyword arguments, or a ready service instance.
+    The service's settings come from its settings class and the environment variables, as
+    in production (but never from a ``.env`` file), with these overrides: a fresh
+    ``memory://`` bus and cache, the ``test`` environment and no health port. Give more
+    overrides as keyword arguments, or a ready service instance.
 
     Attributes:
         service: The running service.
@@ -52,7 +69,8 @@ class ServiceHarness(Generic[S]):
                 "health_port": None,
                 **overrides,
             }
-            self.service: S = service(settings_class(**values))
+            # The test decides the settings: a developer's .env file must not change them.
+            self.service: S = service(settings_class(_env_file=None, **values))
         else:
             if overrides:
                 raise TypeError("settings overrides apply to a service class, not an instance")
@@ -64,7 +82,8 @@ class ServiceHarness(Generic[S]):
         self._seen = len(self.broker.published)
 
     async def __aenter__(self) -> Self:
-        """Start the service (resources, then consumers)."""
+        """Configure logging as the service would, then start it (resources, consumers)."""
+        configure_logging(self.service.settings)
         await self.service.__aenter__()
         return self
 

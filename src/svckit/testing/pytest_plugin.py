@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import pytest
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Awaitable, Callable
+    from collections.abc import AsyncIterator
 
-    from svckit.testing.harness import ServiceHarness
+    from svckit.testing.harness import HarnessFactory, ServiceHarness
 
 F = TypeVar("F")
 
@@ -39,14 +39,14 @@ def _async_fixture(func: F) -> F:
 
 
 @_async_fixture
-async def svckit_harness() -> AsyncIterator[Callable[..., Awaitable[ServiceHarness[Any]]]]:
+async def svckit_harness() -> AsyncIterator[HarnessFactory]:
     """Start services in harnesses; each is shut down when the test ends."""
     from svckit.testing.harness import ServiceHarness  # noqa: PLC0415 - keep pytest start light
 
     started: list[ServiceHarness[Any]] = []
 
-    async def start(service: Any, **overrides: Any) -> ServiceHarness[Any]:
-        harness: ServiceHarness[Any] = ServiceHarness(service, **overrides)
+    async def start(service: Any, /, **overrides: Any) -> Any:
+        harness = ServiceHarness(service, **overrides)
         await harness.__aenter__()
         started.append(harness)
         return harness
