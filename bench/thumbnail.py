@@ -19,7 +19,7 @@ measures how late the event loop wakes it; ``batch_ms`` is how long the 8 took.
 Every figure is the median over the rounds; ``ratio`` and ``job_ratio`` are medians of
 the per-round ratios. One JSON line on stdout.
 
-    python bench/thumbnail.py [--rounds 9] [--executor thread|process] [--workers N]
+    python bench/thumbnail.py [--rounds 9] [--executor process|thread] [--workers N]
 
 The examples are not installed with svckit: the script puts the repository root on the
 import path itself.
@@ -148,7 +148,7 @@ async def batch_through_the_consumer(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=9)
-    parser.add_argument("--executor", choices=("thread", "process"), default="thread")
+    parser.add_argument("--executor", choices=("thread", "process"), default="process")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args()
 

@@ -3,11 +3,12 @@
 Processes by default. Pillow releases the GIL for most of its decoding, resizing and
 encoding, but not for all of it (Python code runs between the chunks its JPEG encoder
 writes), and the event loop has to win the GIL back each time it wakes. Measured with
-``bench/thumbnail.py`` on 12-megapixel JPEGs, 8 images through the consumer on two
-workers: with threads the loop stalled 34 to 43 ms (median of the rounds; once 108 ms),
-with processes 9 to 16 ms. And an image that crashes a decoder takes down one pool
-process, not the service. The price is a copy of each original and its outputs through
-a pipe, and the processes' start-up, paid when the service starts.
+``bench/thumbnail.py`` (8 12-megapixel JPEGs through the consumer, two workers, on a
+shared two-core machine): with threads the loop stalled 34 to 43 ms (median of the
+rounds; up to 108 ms), with niced processes 7 to 8 ms (at worst 20 ms). An image that
+crashes a decoder takes down one pool process, not the service. The price: each
+original and its outputs are copied through a pipe, the processes start with the
+service, and a batch took about a quarter longer on the loaded machine.
 
 Threads (``MEDIA_IMAGE_EXECUTOR=thread``) suit small images and tests: no start-up, no
 copies.
@@ -69,12 +70,20 @@ class ImagePool:
 
     name = "images"
 
-    def __init__(self, workers: int, kind: ExecutorKind = "process") -> None:
-        """Describe the pool; it starts when entered."""
+    def __init__(self, workers: int, kind: ExecutorKind = "process", *, niceness: int = 10) -> None:
+        """Describe the pool; it starts when entered.
+
+        Args:
+            workers: How many images are processed at once at most.
+            kind: ``"process"`` or ``"thread"``.
+            niceness: Added to the pool processes' nice value, so that the kernel runs
+                the event loop first when both want a CPU (processes only).
+        """
         if workers < 1:
             raise ValueError("an image pool needs at least one worker")
         self.workers = workers
         self.kind = kind
+        self.niceness = niceness
         self._executor: Executor | None = None
         self._replacing = asyncio.Lock()
 
@@ -128,6 +137,7 @@ class ImagePool:
             self.workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_pool_process_setup,
+            initargs=(self.niceness,),
         )
         loop = asyncio.get_running_loop()
         await asyncio.gather(*(loop.run_in_executor(executor, _ready) for _ in range(self.workers)))
@@ -146,7 +156,10 @@ def _ready() -> bool:
     return True
 
 
-def _pool_process_setup() -> None:
+def _pool_process_setup(niceness: int) -> None:
+    # Image work can wait a few milliseconds; the messages and health checks the event
+    # loop serves should not.
+    os.nice(niceness)
     # Ctrl-C reaches the whole process group. The service drains its jobs and then shuts
     # the pool down; a pool process that died on the signal would fail them instead.
     signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -19,3 +19,8 @@ def double(value: int) -> int:
 def stop_signals_ignored() -> bool:
     """Whether this process ignores SIGINT and SIGTERM."""
     return all(signal.getsignal(s) is signal.SIG_IGN for s in (signal.SIGINT, signal.SIGTERM))
+
+
+def niceness() -> int:
+    """This process's nice value."""
+    return os.nice(0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 import pytest
@@ -11,7 +12,7 @@ from examples.media_worker.pool import ImagePool, PoolCrashed
 from examples.media_worker.storage import MediaState, submit
 
 from svckit import LifecycleError
-from tests.examples.media_worker._crash import die, double, stop_signals_ignored
+from tests.examples.media_worker._crash import die, double, niceness, stop_signals_ignored
 from tests.examples.media_worker._images import jpeg
 
 if TYPE_CHECKING:
@@ -39,6 +40,11 @@ async def test_a_crashed_pool_process_is_replaced() -> None:
 async def test_pool_processes_leave_ctrl_c_and_sigterm_to_the_service() -> None:
     async with ImagePool(workers=1) as pool:
         assert await pool.run(stop_signals_ignored)
+
+
+async def test_pool_processes_run_at_a_lower_priority_than_the_service() -> None:
+    async with ImagePool(workers=1, niceness=5) as pool:
+        assert await pool.run(niceness) == min(os.nice(0) + 5, 19)
 
 
 async def test_a_closed_pool_refuses_work() -> None:
