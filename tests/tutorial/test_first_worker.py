@@ -14,7 +14,7 @@ import uuid
 from typing import TYPE_CHECKING
 
 import aio_pika
-import httpx
+import httpx2 as httpx
 import pytest
 
 from tests.tutorial._support import (
