@@ -1,0 +1,131 @@
+"""A worker process for the durability tests: a svckit service with one consumer.
+
+Its handler records what it does in Redis, so that the test can watch it from outside
+while it kills the process:
+
+- ``<key>:calls``: incremented as each handler starts;
+- ``<key>:redelivered``: the seqs of deliveries the broker flagged as redelivered;
+- ``<key>:done``: the seqs whose handler finished (the message is acked after this).
+
+::
+
+    python tests/messaging/_worker_proc.py --service S --exchange E --key K
+
+SIGTERM shuts it down gracefully (exit code 0); the tests mostly send SIGKILL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from typing import TYPE_CHECKING
+
+import redis.asyncio as redis
+from pydantic import SecretStr
+
+from svckit.core.service import Service
+from svckit.core.settings import Environment, ServiceSettings
+from svckit.messaging import Bus, Event, Incoming, consumer
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable, Sequence
+
+    from svckit.core.resource import Resource
+    from svckit.core.work import Intake
+
+TOPIC = "durability.job"
+CONSUMER_NAME = "record"
+
+
+class Job(Event, topic=TOPIC):
+    """One unit of work, numbered."""
+
+    seq: int
+
+
+def as_consumer(
+    handler: Callable[[Job, Incoming], Awaitable[None]], prefetch: int
+) -> Callable[[Job, Incoming], Awaitable[None]]:
+    """Mark ``handler`` as the worker's consumer (the tests declare the same queue)."""
+    return consumer(TOPIC, name=CONSUMER_NAME, prefetch=prefetch)(handler)
+
+
+class Worker(Service):
+    """A service whose only intake records jobs in Redis."""
+
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        *,
+        exchange: str,
+        store: redis.Redis,
+        key: str,
+        work: float,
+        prefetch: int,
+    ) -> None:
+        super().__init__(settings)
+        self.store = store
+        self.key = key
+        self.work = work
+        self.bus = Bus(
+            settings.bus_url.get_secret_value(),
+            service=settings.service_name,
+            exchange=exchange,
+        )
+
+        # A function, not the bound method: `consumer` marks the function it is given.
+        async def record(job: Job, incoming: Incoming) -> None:
+            await self.record(job, incoming)
+
+        self.bus.add_consumer(as_consumer(record, prefetch))
+
+    def resources(self) -> Sequence[Resource]:
+        return [self.bus]
+
+    def intakes(self) -> Sequence[Intake]:
+        return self.bus.consumers
+
+    async def record(self, job: Job, incoming: Incoming) -> None:
+        await self.store.incr(f"{self.key}:calls")
+        if incoming.redelivered:
+            await self.store.sadd(f"{self.key}:redelivered", job.seq)
+        await asyncio.sleep(self.work)  # the job's own work: a kill lands in the middle
+        await self.store.sadd(f"{self.key}:done", job.seq)
+
+
+async def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="svckit durability-test worker")
+    parser.add_argument("--url", default="amqp://guest:guest@127.0.0.1:5672/")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
+    parser.add_argument("--service", required=True)
+    parser.add_argument("--exchange", required=True)
+    parser.add_argument("--key", required=True)
+    parser.add_argument("--work", type=float, default=0.005, help="seconds per job")
+    parser.add_argument("--prefetch", type=int, default=20)
+    parser.add_argument("--log-level", default="WARNING")
+    args = parser.parse_args(argv)
+    settings = ServiceSettings(
+        service_name=args.service,
+        bus_url=SecretStr(args.url),
+        environment=Environment.TEST,
+        log_level=args.log_level,
+        log_format="console",
+        shutdown_timeout=10,
+    )
+    store = redis.Redis.from_url(args.redis_url)
+    try:
+        worker = Worker(
+            settings,
+            exchange=args.exchange,
+            store=store,
+            key=args.key,
+            work=args.work,
+            prefetch=args.prefetch,
+        )
+        await worker.run()
+    finally:
+        await store.aclose()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
