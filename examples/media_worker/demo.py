@@ -22,7 +22,6 @@ from examples.media_worker.notifications import MemoryNotifier
 from examples.media_worker.service import MediaWorker
 from examples.media_worker.settings import MediaWorkerSettings
 from examples.media_worker.storage import MediaState, submit
-
 from svckit import configure_logging
 from svckit.messaging import MemoryTransport
 

@@ -24,8 +24,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from examples.media_worker.messages import ExifSummary, FailureCode, ImageMetadata
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
+
+from examples.media_worker.messages import ExifSummary, FailureCode, ImageMetadata
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

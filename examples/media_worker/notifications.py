@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
-from examples.media_worker.messages import UserCreated, UserUpdated
 from pydantic import SecretStr
 
+from examples.media_worker.messages import UserCreated, UserUpdated
 from svckit.core.logging import get_logger
 from svckit.http import HttpClient, HttpStatusError, HttpTimeout, HttpTransportError
 from svckit.messaging import Reject

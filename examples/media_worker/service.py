@@ -28,9 +28,8 @@ from examples.media_worker.notifications import (
     render,
 )
 from examples.media_worker.pool import ImagePool
-from examples.media_worker.settings import MediaWorkerSettings  # noqa: TC002 - resolved at run time
+from examples.media_worker.settings import MediaWorkerSettings
 from examples.media_worker.storage import MediaStore
-
 from svckit import RetryPolicy, get_logger
 from svckit.cache import Cache
 from svckit.messaging import Incoming  # noqa: TC001 - consumers' hints are read at run time
@@ -40,7 +39,6 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from examples.media_worker.notifications import Notifier
-
     from svckit.core.resource import Resource
     from svckit.http import HttpClient
     from svckit.messaging import Bus

@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 from typing import Literal
 
-from examples.media_worker.imaging import ImageOptions
 from PIL import Image
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from examples.media_worker.imaging import ImageOptions
 from svckit.worker import WorkerSettings
 
 __all__ = ["MediaWorkerSettings"]

@@ -26,14 +26,14 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Self
 
+from pydantic import BaseModel, ConfigDict
+
 from examples.media_worker.messages import (
     MEDIA_ID_PATTERN,
     FailureCode,
     ImageMetadata,
     ProcessMedia,
 )
-from pydantic import BaseModel, ConfigDict
-
 from svckit.cache import Cache
 
 if TYPE_CHECKING:

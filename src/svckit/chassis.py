@@ -14,22 +14,20 @@ A handler's keyword-only parameters are filled from the service by name (``bus``
 from __future__ import annotations
 
 import inspect
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from svckit.cache import Cache
 from svckit.core.service import Service
 from svckit.messaging import Bus, KeyValueInbox
 from svckit.messaging.consumer import spec_of
-from svckit.messaging.router import inject
+from svckit.messaging.router import ConsumerRouter, inject
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-
     from svckit.core.resource import Resource
     from svckit.core.settings import ServiceSettings
     from svckit.core.work import Intake
     from svckit.messaging import Message
-    from svckit.messaging.router import ConsumerRouter
 
 __all__ = ["ChassisService"]
 
