@@ -47,10 +47,9 @@ from svckit.messaging import MemoryTransport
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from examples.media_worker import MediaWorker, MediaWorkerSettings
 from examples.media_worker.imaging import make_thumbnail, process_image
 from examples.media_worker.messages import MediaProcessed, ProcessMedia
-
-from examples.media_worker import MediaWorker, MediaWorkerSettings
 
 if TYPE_CHECKING:
     from collections.abc import Callable

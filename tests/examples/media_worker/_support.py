@@ -8,9 +8,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Self, TypeAlias, TypeVar
 
-from examples.media_worker.pool import ImagePool
-
 from examples.media_worker import MediaWorker, MediaWorkerSettings
+from examples.media_worker.pool import ImagePool
 from svckit.testing import ServiceHarness
 
 if TYPE_CHECKING:

@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
 import pytest
+
 from examples.media_worker.analytics import AnalyticsReader, hour_key, record, user_id_of
 from examples.media_worker.messages import ProcessMedia, UserCreated, UserUpdated
 from examples.media_worker.storage import submit
-
 from svckit.cache import Cache
 from tests.examples.media_worker._images import jpeg
 

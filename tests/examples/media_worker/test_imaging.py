@@ -7,6 +7,8 @@ import pickle
 import warnings
 
 import pytest
+from PIL import Image
+
 from examples.media_worker.imaging import (
     ImageOptions,
     InvalidImage,
@@ -16,8 +18,6 @@ from examples.media_worker.imaging import (
     read_metadata,
 )
 from examples.media_worker.messages import FailureCode
-from PIL import Image
-
 from tests.examples.media_worker._images import (
     BLUE,
     RED,

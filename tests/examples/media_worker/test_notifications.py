@@ -6,6 +6,7 @@ import json
 import socket
 
 import pytest
+
 from examples.media_worker.messages import UserCreated, UserUpdated
 from examples.media_worker.notifications import (
     DeliveryUnknown,
@@ -14,7 +15,6 @@ from examples.media_worker.notifications import (
     Notification,
     WebhookNotifier,
 )
-
 from svckit.http import HttpClient
 from tests.examples.media_worker._support import ScriptedNotifier, StartWorker, WebhookServer
 

@@ -6,11 +6,11 @@ import os
 from typing import TYPE_CHECKING
 
 import pytest
+
 from examples.media_worker.imaging import InvalidImage, process_image
 from examples.media_worker.messages import FailureCode, MediaProcessed
 from examples.media_worker.pool import ImagePool, PoolCrashed
 from examples.media_worker.storage import MediaState, submit
-
 from svckit import LifecycleError
 from tests.examples.media_worker._crash import die, double, niceness, stop_signals_ignored
 from tests.examples.media_worker._images import jpeg

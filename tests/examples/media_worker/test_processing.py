@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+
 from examples.media_worker.imaging import process_image
 from examples.media_worker.messages import FailureCode, MediaFailed, MediaProcessed, ProcessMedia
 from examples.media_worker.storage import MediaState, submit
-
 from tests.examples.media_worker._images import decoded, jpeg, png_header, sideways_jpeg
 from tests.examples.media_worker._support import GatedPool, StartWorker, eventually
 

@@ -6,16 +6,16 @@ import uuid
 from typing import TYPE_CHECKING
 
 import pytest
+from PIL import Image
+from pydantic import ValidationError
+
+from examples.media_worker import MediaWorker, MediaWorkerSettings
 from examples.media_worker.analytics import AnalyticsReader
 from examples.media_worker.demo import run_demo
 from examples.media_worker.imaging import process_image
 from examples.media_worker.messages import MediaProcessed, UserCreated
 from examples.media_worker.notifications import LogNotifier, WebhookNotifier
 from examples.media_worker.storage import MediaState, MediaStore, submit
-from PIL import Image
-from pydantic import ValidationError
-
-from examples.media_worker import MediaWorker, MediaWorkerSettings
 from svckit import ConfigurationError
 from tests.examples.media_worker._images import sideways_jpeg
 from tests.examples.media_worker._support import worker_settings
