@@ -65,6 +65,8 @@ PUBLISH_RETRY = RetryPolicy(
     attempts=8, initial_delay=0.2, max_delay=5.0, deadline=60.0, retry_on=_CONNECTION_ERRORS
 )
 WATCHDOG_INTERVAL = 1.0
+#: The longest one publish may wait for its confirm before it counts as lost and is resent.
+PUBLISH_TIMEOUT = 10.0
 
 
 def _queue_arguments(queue_type: QueueType, **extra: Any) -> dict[str, Any]:
@@ -237,14 +239,17 @@ class AmqpTransport:
         channel = self._underlay
         if channel is None or channel.is_closed:
             channel = self._underlay = await self._channel.get_underlay_channel()
-        return await channel.basic_publish(
-            message.body,
-            exchange=exchange,
-            routing_key=message.routing_key,
-            properties=properties,
-            mandatory=mandatory,
-            wait=False,  # the confirm is the wait that matters
-        )
+        # A publish caught in a dead connection's full send buffer would wait for ever: the
+        # timeout turns it into a connection error, and the caller sends it again.
+        async with asyncio.timeout(PUBLISH_TIMEOUT):
+            return await channel.basic_publish(
+                message.body,
+                exchange=exchange,
+                routing_key=message.routing_key,
+                properties=properties,
+                mandatory=mandatory,
+                wait=False,  # the confirm is the wait that matters
+            )
 
     # ------------------------------------------------------------------ consuming
 
@@ -315,11 +320,22 @@ class _Acks:
 
     An ack is not sent at once: the first finished delivery schedules a flush for the
     next turn of the event loop, and every delivery finished by then is covered by one
-    ``multiple`` ack of the contiguous finished prefix. A nack is sent at once, so it
-    always reaches the broker before a ``multiple`` ack that would cover its tag.
+    ``multiple`` ack of the contiguous finished prefix. Frames are written strictly in
+    the order they were made (each waits for the one before), so a nack always reaches
+    the broker before a ``multiple`` ack that would cover its tag, and no tag is
+    acknowledged twice.
     """
 
-    __slots__ = ("_channel", "_done", "_flush_at", "_loop", "_order", "_scheduled", "_state")
+    __slots__ = (
+        "_channel",
+        "_done",
+        "_flush_at",
+        "_last",
+        "_loop",
+        "_order",
+        "_scheduled",
+        "_state",
+    )
 
     RUNNING, DONE, SETTLED = 0, 1, 2
 
@@ -331,6 +347,7 @@ class _Acks:
         self._flush_at = max(1, prefetch // 2)
         self._scheduled = False
         self._loop = asyncio.get_running_loop()
+        self._last: asyncio.Task[None] | None = None
 
     @property
     def live(self) -> bool:
@@ -353,7 +370,7 @@ class _Acks:
         if not self.live:
             return
         self._state[tag] = self.SETTLED
-        await self._channel.basic_nack(tag, requeue=requeue, wait=False)
+        self._send(self._channel.basic_nack(tag, requeue=requeue, wait=False))
         if not self._scheduled:
             self._scheduled = True
             self._loop.call_soon(self._flush)
@@ -386,8 +403,16 @@ class _Acks:
         return last
 
     def _send(self, frame: Coroutine[Any, Any, None]) -> None:
-        # Tasks start in creation order, so frames keep the order they were made in.
-        task = self._loop.create_task(frame)
+        # aiormq's send buffer is a bounded queue, and a frame made later can overtake one
+        # waiting for room in it: chain the sends so that they go out in order.
+        previous = self._last
+
+        async def in_order() -> None:
+            if previous is not None and not previous.done():
+                await asyncio.wait([previous])
+            await frame
+
+        task = self._last = self._loop.create_task(in_order())
         task.add_done_callback(_log_send_failure)
 
 
@@ -483,6 +508,7 @@ class _Subscription:
         self._acks: _Acks | None = None
         self._cancelled = False
         self._watchdog: asyncio.Task[None] | None = None
+        self._reopening: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
 
     @property
@@ -517,7 +543,11 @@ class _Subscription:
             _log.debug("consuming", queue=self._queue)
 
     async def _on_reopen(self, *_: Any) -> None:
-        await self._resubscribe("channel reopened")
+        # Not awaited here: aio-pika waits for this callback while it reopens channels one
+        # by one, and consuming again needs the publishing channel, which may come later.
+        self._reopening = asyncio.get_running_loop().create_task(
+            self._resubscribe("channel reopened")
+        )
 
     def _on_broker_cancel(self, *_: Any) -> None:
         _log.warning("the broker cancelled the consumer", queue=self._queue)
