@@ -30,6 +30,7 @@ import logging
 import os
 import sys
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, TextIO, cast
 
 import structlog
@@ -38,13 +39,21 @@ from svckit.core._redact import redact_event
 from svckit.core.telemetry import current_trace_ids
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Mapping
 
     from structlog.typing import EventDict, FilteringBoundLogger, Processor, WrappedLogger
 
     from svckit.core.settings import ServiceSettings
 
-__all__ = ["NOISY_LOGGERS", "bind_context", "configure_logging", "get_logger"]
+__all__ = [
+    "NOISY_LOGGERS",
+    "bind",
+    "bind_context",
+    "configure_logging",
+    "current_request_id",
+    "get_logger",
+    "unbind",
+]
 
 #: Standard-library loggers that log every connection, request or update at INFO.
 #: `configure_logging` raises their level to WARNING unless the level is DEBUG.
@@ -219,5 +228,43 @@ def bind_context(**values: Any) -> Iterator[None]:
         >>> with bind_context(request_id="3f2a", user_id=7):
         ...     log.info("user updated")
     """
-    with structlog.contextvars.bound_contextvars(**values):
+    tokens = bind(**values)
+    try:
         yield
+    finally:
+        unbind(tokens)
+
+
+def bind(**values: Any) -> Mapping[str, Any]:
+    """Bind ``values`` to the log context; `unbind` the result to restore what was before.
+
+    The cheap form of `bind_context` for hot paths (one call per message): structlog's
+    ``bound_contextvars`` reads the whole context on every call, this does not.
+    """
+    tokens: Mapping[str, Any] = structlog.contextvars.bind_contextvars(**values)
+    if "request_id" in values:
+        tokens = {**tokens, _REQUEST_ID_SLOT: _request_id.set(values["request_id"])}
+    return tokens
+
+
+def unbind(tokens: Mapping[str, Any]) -> None:
+    """Restore the log context as it was before `bind` returned ``tokens``."""
+    token = tokens.get(_REQUEST_ID_SLOT)
+    if token is not None:
+        _request_id.reset(token)
+        tokens = {k: v for k, v in tokens.items() if k != _REQUEST_ID_SLOT}
+    structlog.contextvars.reset_contextvars(**tokens)
+
+
+def current_request_id() -> str | None:
+    """The request id bound with svckit's `bind_context` or `bind`, if any.
+
+    One variable lookup, for hot paths; a value bound with structlog directly is not seen.
+    """
+    value = _request_id.get()
+    return value if isinstance(value, str) else None
+
+
+# The request id is read on every publish; a variable of its own makes that one lookup.
+_request_id: ContextVar[object] = ContextVar("svckit_request_id", default=None)
+_REQUEST_ID_SLOT = "\x00request_id"

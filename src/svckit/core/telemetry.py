@@ -217,13 +217,23 @@ def extract_context(headers: Mapping[str, Any] | None) -> Context:
     Returns:
         A context to pass as the parent of the consumer's or server's span.
     """
-    if not headers:
+    if not headers or not _has_trace_headers(headers):
         return Context()
     try:
         return _PROPAGATOR.extract(headers, context=Context(), getter=_GETTER)
     except Exception:  # noqa: BLE001 - a sender's bad headers must not fail the receiver
         _log.debug("ignoring unreadable trace context headers", exc_info=True)
         return Context()
+
+
+_TRACE_HEADERS = frozenset({"traceparent", "baggage"})
+
+
+def _has_trace_headers(headers: Mapping[str, Any]) -> bool:
+    # The common case costs two lookups; other spellings of the names take a scan.
+    if "traceparent" in headers or "baggage" in headers:
+        return True
+    return any(isinstance(k, str) and k.lower() in _TRACE_HEADERS for k in headers)
 
 
 def current_trace_ids() -> tuple[str, str] | None:

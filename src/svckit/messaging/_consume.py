@@ -25,11 +25,12 @@ import traceback
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from opentelemetry.trace import SpanKind, get_current_span
+from opentelemetry.context import attach, detach
+from opentelemetry.trace import SpanKind, get_current_span, set_span_in_context
 
 from svckit.core._redact import redact_text
 from svckit.core.errors import DecodeError, LifecycleError
-from svckit.core.logging import bind_context, get_logger
+from svckit.core.logging import bind, get_logger, unbind
 from svckit.core.telemetry import (
     MESSAGING_CONSUMER_GROUP_NAME,
     MESSAGING_DESTINATION_NAME,
@@ -40,7 +41,6 @@ from svckit.core.telemetry import (
     SVCKIT_MESSAGE_ATTEMPT,
     extract_context,
     record_failure,
-    start_span,
 )
 from svckit.core.work import DrainReport, InFlight
 from svckit.messaging.consumer import BoundHandler, Incoming
@@ -170,39 +170,44 @@ class Consumer:
             return
         headers = delivery.headers
         attempt = _attempt(headers)
-        context = {"message_id": delivery.message_id, "queue": self.name}
+        log_context = {"message_id": delivery.message_id, "queue": self.name}
         request_id = headers.get(Headers.REQUEST_ID)
         if isinstance(request_id, str):
             # Bound for the handler's logs, and carried on by whatever it publishes.
-            context["request_id"] = request_id
-        with (
-            bind_context(**context),
-            start_span(
-                self._telemetry.tracer,
-                f"{self.name} process",
-                kind=SpanKind.CONSUMER,
-                context=extract_context(headers),
-                attributes={
-                    **self._attributes,
-                    MESSAGING_MESSAGE_ID: delivery.message_id or "",
-                    MESSAGING_RABBITMQ_ROUTING_KEY: _topic(delivery),
-                    SVCKIT_MESSAGE_ATTEMPT: attempt,
-                },
-            ),
-        ):
-            try:
-                await self._process(delivery, attempt)
-            except asyncio.CancelledError:
-                # Shutdown cut the handler off: the message goes back, unharmed.
-                await asyncio.shield(_give_back(delivery))
-                raise
-            except Exception:  # noqa: BLE001 - nothing may leave a delivery unsettled
-                # The outcome could not be made safe (the broker refused the retry copy,
-                # say): give the message back after a pause, so that an outage is not a
-                # tight redelivery loop. The queue's delivery limit bounds the repeats.
-                _log.exception("could not settle the message; giving it back to the broker")
-                await asyncio.sleep(min(GIVE_BACK_PAUSE, self.handler.spec.retry.delay(attempt)))
-                await _give_back(delivery)
+            log_context["request_id"] = request_id
+        # The span and the log context by hand, not as context managers: this runs once
+        # per message, and the generator layers cost more than the work they wrap.
+        span = self._telemetry.tracer.start_span(
+            f"{self.name} process",
+            context=extract_context(headers),
+            kind=SpanKind.CONSUMER,
+            attributes={
+                **self._attributes,
+                MESSAGING_MESSAGE_ID: delivery.message_id or "",
+                MESSAGING_RABBITMQ_ROUTING_KEY: _topic(delivery),
+                SVCKIT_MESSAGE_ATTEMPT: attempt,
+            },
+        )
+        context_token = attach(set_span_in_context(span))
+        log_tokens = bind(**log_context)
+        try:
+            await self._process(delivery, attempt)
+        except asyncio.CancelledError:
+            # Shutdown cut the handler off: the message goes back, unharmed.
+            await asyncio.shield(_give_back(delivery))
+            raise
+        except Exception as exc:  # noqa: BLE001 - nothing may leave a delivery unsettled
+            # The outcome could not be made safe (the broker refused the retry copy, say):
+            # give the message back after a pause, so that an outage is not a tight
+            # redelivery loop. The queue's delivery limit bounds the repeats.
+            record_failure(span, exc)
+            _log.exception("could not settle the message; giving it back to the broker")
+            await asyncio.sleep(min(GIVE_BACK_PAUSE, self.handler.spec.retry.delay(attempt)))
+            await _give_back(delivery)
+        finally:
+            unbind(log_tokens)
+            detach(context_token)
+            span.end()
 
     async def _process(self, delivery: Delivery, attempt: int) -> None:
         handler = self.handler

@@ -14,7 +14,7 @@ The URL chooses the transport: ``memory://`` for the embedded broker, ``amqp://`
 
 from __future__ import annotations
 
-import uuid
+import random
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Self
 
@@ -22,7 +22,7 @@ from opentelemetry.trace import SpanKind, set_span_in_context
 
 from svckit.core.errors import LifecycleError
 from svckit.core.health import Health
-from svckit.core.logging import get_logger
+from svckit.core.logging import current_request_id, get_logger
 from svckit.core.telemetry import (
     MESSAGING_DESTINATION_NAME,
     MESSAGING_MESSAGE_ID,
@@ -214,11 +214,11 @@ class Bus:
         topic = message.topic
         if not topic:
             raise ValueError(f"{type(message).__qualname__} declares no topic")
-        message_id = message_id or uuid.uuid4().hex
+        message_id = message_id or _new_message_id()
         out_headers: dict[str, Any] = {Headers.SCHEMA: message.schema_version}
         if headers:
             out_headers.update(headers)
-        request_id = _current_request_id()
+        request_id = current_request_id()
         if request_id is not None:
             out_headers.setdefault(Headers.REQUEST_ID, request_id)
         # A span that is not made current: cheaper, and nothing runs inside it but I/O.
@@ -252,8 +252,7 @@ class Bus:
         return message_id
 
 
-def _current_request_id() -> str | None:
-    import structlog  # noqa: PLC0415 - already loaded by svckit's logging
-
-    value = structlog.contextvars.get_contextvars().get("request_id")
-    return value if isinstance(value, str) else None
+def _new_message_id() -> str:
+    # 128 random bits as hex, like a UUID4 without its cost: ids need uniqueness, not
+    # secrecy (the random module is reseeded in forked processes).
+    return f"{random.getrandbits(128):032x}"
