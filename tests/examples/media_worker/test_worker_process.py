@@ -1,0 +1,197 @@
+"""The media worker as it runs in production: `svckit run` against RabbitMQ and Redis.
+
+Fed by plain aio-pika publishes (as a service in another language would), checked in
+Redis (where other services read statuses and outputs), and stopped with SIGTERM in the
+middle of a batch: what it took is finished, what it did not take waits in its queue,
+and a second run finishes the rest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import aio_pika
+import pytest
+import redis.asyncio as redis
+
+from examples.media_worker.storage import MediaStore
+from svckit.cache import Cache
+from tests.examples.media_worker._images import jpeg
+from tests.messaging._amqp_helpers import delete_topology, message_count
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+ROOT = Path(__file__).resolve().parents[3]
+AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
+REDIS_URL = "redis://127.0.0.1:6379/0"
+IMAGES = 12
+CONSUMERS = ("process_media", "notify_user_created", "notify_user_updated", "analytics")
+
+
+class WorkerProcess:
+    """A `svckit run` child whose JSON log lines can be awaited."""
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+        self.logs: list[dict[str, object]] = []
+        self._changed = asyncio.Condition()
+        self._reader = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        assert self.process.stderr is not None
+        async for raw in self.process.stderr:
+            try:
+                entry = json.loads(raw)
+            except ValueError:
+                entry = {"event": raw.decode(errors="replace").strip()}
+            async with self._changed:
+                self.logs.append(entry)
+                self._changed.notify_all()
+
+    async def wait_log(self, event: str, timeout: float = 30) -> dict[str, object]:
+        def found() -> dict[str, object] | None:
+            return next((e for e in self.logs if e.get("event") == event), None)
+
+        async with asyncio.timeout(timeout), self._changed:
+            await self._changed.wait_for(lambda: found() is not None)
+        entry = found()
+        assert entry is not None
+        return entry
+
+    async def stop(self, timeout: float = 60) -> int:
+        self.process.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(timeout):
+            code = await self.process.wait()
+            await self._reader
+        return code
+
+
+@contextlib.asynccontextmanager
+async def media_worker(env: dict[str, str]) -> AsyncIterator[WorkerProcess]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "svckit",
+        "run",
+        "examples.media_worker:MediaWorker",
+        cwd=ROOT,
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    worker = WorkerProcess(process)
+    try:
+        yield worker
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+
+async def _states(store: MediaStore, ids: list[str]) -> dict[str, str | None]:
+    states: dict[str, str | None] = {}
+    for media_id in ids:
+        status = await store.status(media_id)
+        states[media_id] = None if status is None else status.state
+    return states
+
+
+@pytest.mark.rabbitmq
+@pytest.mark.redis
+@pytest.mark.slow
+@pytest.mark.timeout(150)
+async def test_sigterm_mid_batch_drains_and_a_second_run_finishes_the_rest() -> None:
+    suffix = uuid.uuid4().hex[:8]
+    service = f"media-{suffix}"
+    env = {
+        "MEDIA_SERVICE_NAME": service,
+        "MEDIA_BUS_URL": AMQP_URL,
+        "MEDIA_CACHE_URL": REDIS_URL,
+        "MEDIA_STORAGE_NAMESPACE": f"media-{suffix}",
+        "MEDIA_ANALYTICS_NAMESPACE": f"analytics-{suffix}",
+        "MEDIA_HEALTH_PORT": "0",
+        "MEDIA_LOG_FORMAT": "json",
+        "MEDIA_IMAGE_WORKERS": "2",
+        "MEDIA_SHUTDOWN_TIMEOUT": "40",
+    }
+    queue = f"{service}.process_media"
+    store = MediaStore(Cache.from_url(REDIS_URL, namespace=f"media-{suffix}"))
+    connection = await aio_pika.connect(AMQP_URL)
+    try:
+        async with store, connection:
+            photo = jpeg((2400, 1800))
+            ids = [await store.put_original(photo) for _ in range(IMAGES)]
+            channel = await connection.channel(publisher_confirms=True)
+
+            async with media_worker(env) as first:
+                await first.wait_log("service started")
+                exchange = await channel.get_exchange("svckit")
+                for media_id in ids:
+                    await exchange.publish(
+                        aio_pika.Message(
+                            json.dumps({"media_id": media_id, "user_id": 7}).encode(),
+                            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                            message_id=f"process-{media_id}",
+                            content_type="application/json",
+                        ),
+                        routing_key="media.process",
+                    )
+
+                async def first_done() -> bool:
+                    return "done" in (await _states(store, ids)).values()
+
+                await _eventually(first_done, "a first image processed")
+                assert await first.stop() == 0, first.logs[-5:]
+            report = next(e for e in first.logs if e.get("event") == "service stopped")
+            assert report["cut_off"] == 0, "everything the worker held was finished"
+
+            states = await _states(store, ids)
+            done = [m for m, state in states.items() if state == "done"]
+            assert "processing" not in states.values(), "no image left half-done"
+            assert len(done) + await message_count(queue) == IMAGES, "nothing lost"
+
+            async with media_worker(env) as second:
+                await second.wait_log("service started")
+
+                async def all_done() -> bool:
+                    return set((await _states(store, ids)).values()) == {"done"}
+
+                await _eventually(all_done, "every image processed", timeout=90)
+                assert await second.stop() == 0
+
+            for media_id in ids:
+                thumbnail = await store.thumbnail(media_id)
+                assert thumbnail is not None
+                assert thumbnail.startswith(b"\xff\xd8"), "a JPEG thumbnail in Redis"
+    finally:
+        await delete_topology(
+            "svckit-unused-" + suffix,
+            [f"{service}.{name}{tail}" for name in CONSUMERS for tail in ("", ".dlq")],
+            with_delay_queues_of=[f"{service}.{name}" for name in CONSUMERS],
+        )
+        client = redis.from_url(REDIS_URL)
+        async with client:
+            for namespace in (f"media-{suffix}", f"analytics-{suffix}"):
+                keys = [key async for key in client.scan_iter(f"{namespace}:*")]
+                if keys:
+                    await client.delete(*keys)
+
+
+async def _eventually(check: object, what: str, timeout: float = 60) -> None:
+    assert callable(check)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not await check():
+        if loop.time() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)
