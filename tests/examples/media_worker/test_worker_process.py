@@ -9,15 +9,9 @@ and a second run finishes the rest.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import os
-import signal
-import subprocess
-import sys
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import aio_pika
 import pytest
@@ -25,77 +19,16 @@ import redis.asyncio as redis
 
 from examples.media_worker.storage import MediaStore
 from svckit.cache import Cache
+from tests._processes import svckit_run
 from tests.examples.media_worker._images import jpeg
 from tests.messaging._amqp_helpers import delete_topology, message_count
-
-if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
 
 ROOT = Path(__file__).resolve().parents[3]
 AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
 REDIS_URL = "redis://127.0.0.1:6379/0"
 IMAGES = 12
+TARGET = "examples.media_worker:MediaWorker"
 CONSUMERS = ("process_media", "notify_user_created", "notify_user_updated", "analytics")
-
-
-class WorkerProcess:
-    """A `svckit run` child whose JSON log lines can be awaited."""
-
-    def __init__(self, process: asyncio.subprocess.Process) -> None:
-        self.process = process
-        self.logs: list[dict[str, object]] = []
-        self._changed = asyncio.Condition()
-        self._reader = asyncio.create_task(self._read())
-
-    async def _read(self) -> None:
-        assert self.process.stderr is not None
-        async for raw in self.process.stderr:
-            try:
-                entry = json.loads(raw)
-            except ValueError:
-                entry = {"event": raw.decode(errors="replace").strip()}
-            async with self._changed:
-                self.logs.append(entry)
-                self._changed.notify_all()
-
-    async def wait_log(self, event: str, timeout: float = 30) -> dict[str, object]:
-        def found() -> dict[str, object] | None:
-            return next((e for e in self.logs if e.get("event") == event), None)
-
-        async with asyncio.timeout(timeout), self._changed:
-            await self._changed.wait_for(lambda: found() is not None)
-        entry = found()
-        assert entry is not None
-        return entry
-
-    async def stop(self, timeout: float = 60) -> int:
-        self.process.send_signal(signal.SIGTERM)
-        async with asyncio.timeout(timeout):
-            code = await self.process.wait()
-            await self._reader
-        return code
-
-
-@contextlib.asynccontextmanager
-async def media_worker(env: dict[str, str]) -> AsyncIterator[WorkerProcess]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "svckit",
-        "run",
-        "examples.media_worker:MediaWorker",
-        cwd=ROOT,
-        env={**os.environ, **env},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    worker = WorkerProcess(process)
-    try:
-        yield worker
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
 
 
 async def _states(store: MediaStore, ids: list[str]) -> dict[str, str | None]:
@@ -133,7 +66,7 @@ async def test_sigterm_mid_batch_drains_and_a_second_run_finishes_the_rest() -> 
             ids = [await store.put_original(photo) for _ in range(IMAGES)]
             channel = await connection.channel(publisher_confirms=True)
 
-            async with media_worker(env) as first:
+            async with svckit_run(TARGET, env, cwd=ROOT) as first:
                 await first.wait_log("service started")
                 exchange = await channel.get_exchange("svckit")
                 for media_id in ids:
@@ -152,7 +85,8 @@ async def test_sigterm_mid_batch_drains_and_a_second_run_finishes_the_rest() -> 
 
                 await _eventually(first_done, "a first image processed")
                 assert await first.stop() == 0, first.logs[-5:]
-            report = next(e for e in first.logs if e.get("event") == "service stopped")
+            report = first.log("service stopped")
+            assert report is not None
             assert report["cut_off"] == 0, "everything the worker held was finished"
 
             states = await _states(store, ids)
@@ -160,7 +94,7 @@ async def test_sigterm_mid_batch_drains_and_a_second_run_finishes_the_rest() -> 
             assert "processing" not in states.values(), "no image left half-done"
             assert len(done) + await message_count(queue) == IMAGES, "nothing lost"
 
-            async with media_worker(env) as second:
+            async with svckit_run(TARGET, env, cwd=ROOT) as second:
                 await second.wait_log("service started")
 
                 async def all_done() -> bool:
