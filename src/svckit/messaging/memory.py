@@ -30,7 +30,10 @@ if TYPE_CHECKING:
 
     from svckit.messaging.transport import Delivery, Outgoing
 
-__all__ = ["MemoryBroker", "MemoryTransport"]
+__all__ = ["PUBLISHED_KEPT", "MemoryBroker", "MemoryTransport"]
+
+#: How many of the latest published messages a broker keeps for tests to read.
+PUBLISHED_KEPT = 10_000
 
 
 @dataclass(slots=True)
@@ -178,7 +181,9 @@ class MemoryBroker:
     """One in-process broker: exchanges, queues and what was published.
 
     Attributes:
-        published: Every message accepted by `publish`, in order (for tests).
+        published: The messages accepted by `publish`, oldest first: the latest
+            `PUBLISHED_KEPT`, so that a long-running embedded service does not grow.
+        published_count: How many messages were accepted in all.
     """
 
     def __init__(self) -> None:
@@ -192,7 +197,8 @@ class MemoryBroker:
         self._positions = itertools.count()
         # Futures, not an Event: one broker outlives the event loops of many tests.
         self._idle_waiters: list[asyncio.Future[None]] = []
-        self.published: list[Outgoing] = []
+        self.published: deque[Outgoing] = deque(maxlen=PUBLISHED_KEPT)
+        self.published_count = 0
 
     # ------------------------------------------------------------------ topology
 
@@ -247,6 +253,7 @@ class MemoryBroker:
                 f"no queue is bound for {message.routing_key!r} on exchange {exchange!r}",
             )
         self.published.append(message)
+        self.published_count += 1
         for name in sorted(targets):
             self._enqueue(self._queues[name], _copy(message))
 

@@ -79,7 +79,7 @@ class ServiceHarness(Generic[S]):
         if not isinstance(transport, MemoryTransport):
             raise LifecycleError("ServiceHarness runs services on the embedded memory:// broker")
         self.broker: MemoryBroker = transport.broker
-        self._seen = len(self.broker.published)
+        self._seen = self.broker.published_count
 
     async def __aenter__(self) -> Self:
         """Configure logging as the service would, then start it (resources, consumers)."""
@@ -115,8 +115,16 @@ class ServiceHarness(Generic[S]):
 
     @property
     def messages(self) -> list[Outgoing]:
-        """Every message published since the harness was made, in order."""
-        return self.broker.published[self._seen :]
+        """The messages published since the harness was made, in order.
+
+        The broker keeps the latest `PUBLISHED_KEPT` (10,000) messages; a test that
+        publishes more sees the latest ones.
+        """
+        new = self.broker.published_count - self._seen
+        if new <= 0:
+            return []
+        kept = list(self.broker.published)
+        return kept[-new:]
 
     def published(self, message_type: type[M]) -> list[M]:
         """The messages of ``message_type`` published since the harness was made."""
