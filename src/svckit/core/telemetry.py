@@ -77,6 +77,7 @@ __all__ = [
     "inject_context",
     "record_failure",
     "start_span",
+    "tracing_enabled",
     "up_down_counter",
 ]
 
@@ -234,6 +235,17 @@ def _has_trace_headers(headers: Mapping[str, Any]) -> bool:
     if "traceparent" in headers or "baggage" in headers:
         return True
     return any(isinstance(k, str) and k.lower() in _TRACE_HEADERS for k in headers)
+
+
+def tracing_enabled(tracer_provider: trace.TracerProvider | None = None) -> bool:
+    """Whether spans would be recorded: a provider was given, or one was set globally.
+
+    With neither, the OpenTelemetry API records nothing; hot paths then skip making
+    spans and only pass the incoming trace context on.
+    """
+    return tracer_provider is not None or not isinstance(
+        trace.get_tracer_provider(), trace.ProxyTracerProvider
+    )
 
 
 def current_trace_ids() -> tuple[str, str] | None:

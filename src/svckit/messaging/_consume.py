@@ -177,18 +177,23 @@ class Consumer:
             log_context["request_id"] = request_id
         # The span and the log context by hand, not as context managers: this runs once
         # per message, and the generator layers cost more than the work they wrap.
-        span = self._telemetry.tracer.start_span(
-            f"{self.name} process",
-            context=extract_context(headers),
-            kind=SpanKind.CONSUMER,
-            attributes={
-                **self._attributes,
-                MESSAGING_MESSAGE_ID: delivery.message_id or "",
-                MESSAGING_RABBITMQ_ROUTING_KEY: _topic(delivery),
-                SVCKIT_MESSAGE_ATTEMPT: attempt,
-            },
-        )
-        context_token = attach(set_span_in_context(span))
+        parent = extract_context(headers)
+        span = None
+        if self._telemetry.tracing:
+            span = self._telemetry.tracer.start_span(
+                f"{self.name} process",
+                context=parent,
+                kind=SpanKind.CONSUMER,
+                attributes={
+                    **self._attributes,
+                    MESSAGING_MESSAGE_ID: delivery.message_id or "",
+                    MESSAGING_RABBITMQ_ROUTING_KEY: _topic(delivery),
+                    SVCKIT_MESSAGE_ATTEMPT: attempt,
+                },
+            )
+            parent = set_span_in_context(span, parent)
+        # Without a span of its own, the handler still passes the sender's trace on.
+        context_token = attach(parent)
         log_tokens = bind(**log_context)
         try:
             await self._process(delivery, attempt)
@@ -200,14 +205,15 @@ class Consumer:
             # The outcome could not be made safe (the broker refused the retry copy, say):
             # give the message back after a pause, so that an outage is not a tight
             # redelivery loop. The queue's delivery limit bounds the repeats.
-            record_failure(span, exc)
+            record_failure(get_current_span(), exc)
             _log.exception("could not settle the message; giving it back to the broker")
             await asyncio.sleep(min(GIVE_BACK_PAUSE, self.handler.spec.retry.delay(attempt)))
             await _give_back(delivery)
         finally:
             unbind(log_tokens)
             detach(context_token)
-            span.end()
+            if span is not None:
+                span.end()
 
     async def _process(self, delivery: Delivery, attempt: int) -> None:
         handler = self.handler

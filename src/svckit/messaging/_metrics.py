@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
-from svckit.core.telemetry import counter, get_meter, get_tracer, histogram
+from svckit.core.telemetry import counter, get_meter, get_tracer, histogram, tracing_enabled
 
 if TYPE_CHECKING:
     from opentelemetry.metrics import Counter, Histogram, MeterProvider
@@ -15,6 +16,9 @@ class BusTelemetry:
     """Counters, the handler-duration histogram and the tracer of one bus."""
 
     __slots__ = (
+        "_check_at",
+        "_tracer_provider",
+        "_tracing",
         "dead_lettered",
         "duration",
         "failed",
@@ -35,6 +39,9 @@ class BusTelemetry:
         """Create the instruments for ``service`` (on the global providers by default)."""
         meter = get_meter(service, meter_provider=meter_provider)
         self.tracer: Tracer = get_tracer(service, tracer_provider=tracer_provider)
+        self._tracer_provider = tracer_provider
+        self._tracing = tracing_enabled(tracer_provider)
+        self._check_at = time.monotonic() + 1.0
         self.published: Counter = counter(
             meter, "svckit.messages.published", unit="{message}", description="Messages published"
         )
@@ -65,3 +72,18 @@ class BusTelemetry:
             unit="s",
             description="Time a handler took",
         )
+
+    @property
+    def tracing(self) -> bool:
+        """Whether spans are recorded.
+
+        A global provider may be set after the bus was made, so the answer is looked up
+        again at most once a second until it is yes (a provider, once set, stays).
+        """
+        if self._tracing:
+            return True
+        now = time.monotonic()
+        if now >= self._check_at:
+            self._tracing = tracing_enabled(self._tracer_provider)
+            self._check_at = now + 1.0
+        return self._tracing

@@ -221,33 +221,40 @@ class Bus:
         request_id = current_request_id()
         if request_id is not None:
             out_headers.setdefault(Headers.REQUEST_ID, request_id)
-        # A span that is not made current: cheaper, and nothing runs inside it but I/O.
-        span = self._telemetry.tracer.start_span(
-            f"{topic} publish",
-            kind=SpanKind.PRODUCER,
-            attributes={
-                **self._publish_attributes,
-                MESSAGING_MESSAGE_ID: message_id,
-                MESSAGING_RABBITMQ_ROUTING_KEY: topic,
-            },
+        outgoing = Outgoing(
+            body=message.__pydantic_serializer__.to_json(message),
+            routing_key=topic,
+            message_id=message_id,
+            timestamp=datetime.now(UTC),
+            type=topic,
+            correlation_id=correlation_id,
+            headers=out_headers,
         )
-        try:
-            inject_context(out_headers, set_span_in_context(span))
-            outgoing = Outgoing(
-                body=message.__pydantic_serializer__.to_json(message),
-                routing_key=topic,
-                message_id=message_id,
-                timestamp=datetime.now(UTC),
-                type=topic,
-                correlation_id=correlation_id,
-                headers=out_headers,
-            )
+        if not self._telemetry.tracing:
+            # Nothing records spans: pass the current trace context on, and only that.
+            inject_context(out_headers)
             await self.transport.publish(self.exchange, outgoing, mandatory=message.requires_route)
-        except Exception as exc:
-            record_failure(span, exc)
-            raise
-        finally:
-            span.end()
+        else:
+            # A span that is not made current: nothing runs inside it but I/O.
+            span = self._telemetry.tracer.start_span(
+                f"{topic} publish",
+                kind=SpanKind.PRODUCER,
+                attributes={
+                    **self._publish_attributes,
+                    MESSAGING_MESSAGE_ID: message_id,
+                    MESSAGING_RABBITMQ_ROUTING_KEY: topic,
+                },
+            )
+            try:
+                inject_context(out_headers, set_span_in_context(span))
+                await self.transport.publish(
+                    self.exchange, outgoing, mandatory=message.requires_route
+                )
+            except Exception as exc:
+                record_failure(span, exc)
+                raise
+            finally:
+                span.end()
         self._telemetry.published.add(1, {"topic": topic})
         return message_id
 

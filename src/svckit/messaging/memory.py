@@ -18,7 +18,7 @@ import itertools
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from svckit.core.errors import MessagingError, UnroutableError
 from svckit.core.health import Health
@@ -26,7 +26,7 @@ from svckit.messaging.topics import topic_matches
 from svckit.messaging.transport import QueueSpec, QueueType
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Mapping
+    from collections.abc import Awaitable, Callable, Coroutine, Mapping
 
     from svckit.messaging.transport import Delivery, Outgoing
 
@@ -374,6 +374,9 @@ class MemoryBroker:
 
     def _dispatch(self, queue: _Queue) -> None:
         consumers = queue.consumers
+        if not (queue.ready and consumers):
+            return
+        loop = asyncio.get_running_loop()
         while queue.ready and consumers:
             chosen = None
             for offset in range(len(consumers)):
@@ -392,7 +395,10 @@ class MemoryBroker:
             chosen.unacked += 1
             self._unacked += 1
             delivery = MemoryDelivery(self, queue, stored, chosen)
-            task: asyncio.Task[None] = asyncio.ensure_future(chosen.callback(delivery))
+            # The consumer's callback is a coroutine function (the transport takes awaitables
+            # in general); a task each, as aiormq does for RabbitMQ deliveries.
+            coroutine = cast("Coroutine[Any, Any, None]", chosen.callback(delivery))
+            task = loop.create_task(coroutine)
             self._tasks.add(task)
             task.add_done_callback(self._task_done)
 
