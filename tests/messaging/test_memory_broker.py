@@ -9,7 +9,13 @@ from datetime import UTC, datetime
 import pytest
 
 from svckit.messaging import Outgoing
-from svckit.messaging.memory import PUBLISHED_KEPT, MemoryBroker, MemoryTransport, broker_for
+from svckit.messaging.memory import (
+    PUBLISHED_KEPT,
+    MemoryBroker,
+    MemoryTransport,
+    broker_for,
+    forget_broker,
+)
 from svckit.messaging.transport import QueueSpec
 
 
@@ -38,6 +44,9 @@ def test_each_memory_url_names_one_broker_per_process() -> None:
     assert broker_for(f"memory://{name}") is not broker_for(f"memory://{name}-other")
     with pytest.raises(ValueError, match="not a memory URL"):
         broker_for("amqp://localhost/")
+    kept = broker_for(f"memory://{name}")
+    forget_broker(f"memory://{name}")
+    assert broker_for(f"memory://{name}") is not kept
 
 
 async def test_a_requeued_message_goes_back_where_it_was() -> None:

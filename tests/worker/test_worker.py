@@ -42,6 +42,16 @@ async def test_the_pytest_plugin_fixture_runs_the_service(
     assert [t.key for t in harness.published(ThumbnailReady)] == ["a"]
 
 
+async def test_a_harness_drops_its_broker_when_done() -> None:
+    from svckit.messaging import memory  # noqa: PLC0415
+
+    harness = ServiceHarness(Thumbnails)
+    url = harness.service.settings.bus_url.get_secret_value()
+    async with harness:
+        assert memory.broker_for(url) is harness.broker
+    assert memory.broker_for(url) is not harness.broker
+
+
 async def test_each_harness_has_its_own_broker() -> None:
     async with ServiceHarness(Thumbnails) as one, ServiceHarness(Thumbnails) as two:
         await one.publish(MediaUploaded(key="only-in-one"))

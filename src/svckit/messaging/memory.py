@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
     from svckit.messaging.transport import Delivery, Outgoing
 
-__all__ = ["PUBLISHED_KEPT", "MemoryBroker", "MemoryTransport"]
+__all__ = ["PUBLISHED_KEPT", "MemoryBroker", "MemoryTransport", "broker_for", "forget_broker"]
 
 #: How many of the latest published messages a broker keeps for tests to read.
 PUBLISHED_KEPT = 10_000
@@ -470,14 +470,27 @@ def _to_outgoing(stored: _Stored) -> Outgoing:
 _BROKERS: dict[str, MemoryBroker] = {}
 
 
-def broker_for(url: str) -> MemoryBroker:
-    """The process's broker for a ``memory://`` URL (created on first use)."""
+def _broker_name(url: str) -> str:
     if not url.startswith("memory://"):
         raise ValueError(f"not a memory URL: {url!r}")
-    name = url.removeprefix("memory://").strip("/")
+    return url.removeprefix("memory://").strip("/")
+
+
+def broker_for(url: str) -> MemoryBroker:
+    """The process's broker for a ``memory://`` URL (created on first use)."""
+    name = _broker_name(url)
     if name not in _BROKERS:
         _BROKERS[name] = MemoryBroker()
     return _BROKERS[name]
+
+
+def forget_broker(url: str) -> None:
+    """Drop the process's broker for ``url``, with its queues and messages.
+
+    The next `broker_for` of that URL makes a new, empty one. Test harnesses call this
+    when they are done, so that a long test session does not keep every broker.
+    """
+    _BROKERS.pop(_broker_name(url), None)
 
 
 class MemoryTransport:

@@ -9,7 +9,7 @@ from svckit.core.errors import LifecycleError
 from svckit.core.logging import configure_logging
 from svckit.core.settings import Environment
 from svckit.messaging.dead_letters import DeadLetter
-from svckit.messaging.memory import MemoryBroker, MemoryTransport
+from svckit.messaging.memory import MemoryBroker, MemoryTransport, forget_broker
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -59,11 +59,13 @@ class ServiceHarness(Generic[S]):
             service: A `WorkerService` (or any chassis service) class or instance.
             **overrides: Settings fields to set, for example ``shutdown_timeout=1``.
         """
+        self._own_broker: str | None = None
         if isinstance(service, type):
             name = uuid.uuid4().hex
+            self._own_broker = f"memory://harness-{name}"
             settings_class = service.resolve_settings_class()
             values: dict[str, Any] = {
-                "bus_url": f"memory://harness-{name}",
+                "bus_url": self._own_broker,
                 "cache_url": "memory://",
                 "environment": Environment.TEST,
                 "health_port": None,
@@ -93,8 +95,12 @@ class ServiceHarness(Generic[S]):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        """Shut the service down, as on SIGTERM."""
-        await self.service.__aexit__(exc_type, exc, tb)
+        """Shut the service down, as on SIGTERM, and drop the broker the harness made."""
+        try:
+            await self.service.__aexit__(exc_type, exc, tb)
+        finally:
+            if self._own_broker is not None:
+                forget_broker(self._own_broker)
 
     @property
     def cache(self) -> Cache:
