@@ -223,7 +223,7 @@ def delay_queues(queue: str) -> list[str]:
     A retry waits in ``<queue>.delay.<ms>``, with ``ms`` on svckit's grid of delay buckets,
     so the candidates are that grid up to an hour.
     """
-    from svckit.messaging._consume import delay_bucket_ms  # noqa: PLC0415 - the grid's source
+    from svckit.messaging._handling import delay_bucket_ms  # noqa: PLC0415 - the grid's source
 
     spec = QueueSpec(name=queue, exchange="", patterns=())
     names: set[str] = set()

@@ -19,9 +19,7 @@ any point means a redelivery, never a loss.
 from __future__ import annotations
 
 import asyncio
-import math
 import time
-import traceback
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -43,9 +41,20 @@ from svckit.core.telemetry import (
     record_failure,
 )
 from svckit.core.work import DrainReport, InFlight
+from svckit.messaging._handling import (
+    TRACEBACK_LIMIT,
+    attempt_of,
+    copy_to,
+    delay_bucket_ms,
+    give_back,
+    past_deadline,
+    topic_of,
+    traceback_excerpt,
+    type_name,
+)
 from svckit.messaging.consumer import BoundHandler, Incoming
 from svckit.messaging.control import Reject, RetryLater
-from svckit.messaging.transport import Headers, Outgoing, QueueSpec
+from svckit.messaging.transport import Headers, QueueSpec
 
 if TYPE_CHECKING:
     from svckit.messaging._metrics import BusTelemetry
@@ -58,26 +67,10 @@ _log = get_logger("svckit.consumer")
 INBOX_LEASE = 60.0
 #: How long a duplicate waits when another consumer holds its message id.
 BUSY_DELAY = 1.0
-#: The longest traceback excerpt a dead letter carries, in characters.
-TRACEBACK_LIMIT = 2000
-#: The smallest delay-queue TTL; shorter waits round up to it.
-MIN_DELAY_MS = 10
 #: The longest pause before a message whose outcome could not be recorded goes back.
 GIVE_BACK_PAUSE = 5.0
 #: What `Consumer._claim` returns for a message it settled itself.
 _SETTLED = "\x00settled"
-
-
-def delay_bucket_ms(seconds: float) -> int:
-    """Round a delay to one of a few fixed delay queues (steps of about 19%).
-
-    Each distinct delay needs its own queue (a queue's TTL is fixed, so nothing waits
-    behind a longer delay), so delays are rounded up on a geometric grid: 10 ms, 12 ms,
-    14 ms, 17 ms, 20 ms... four steps per doubling.
-    """
-    ms = max(seconds * 1000, MIN_DELAY_MS)
-    step = math.ceil(4 * math.log2(ms / MIN_DELAY_MS) - 1e-9)
-    return round(MIN_DELAY_MS * 2 ** (step / 4))
 
 
 class Consumer:
@@ -169,7 +162,7 @@ class Consumer:
             await delivery.nack(requeue=True)
             return
         headers = delivery.headers
-        attempt = _attempt(headers)
+        attempt = attempt_of(headers)
         log_context = {"message_id": delivery.message_id, "queue": self.name}
         request_id = headers.get(Headers.REQUEST_ID)
         if isinstance(request_id, str):
@@ -187,7 +180,7 @@ class Consumer:
                 attributes={
                     **self._attributes,
                     MESSAGING_MESSAGE_ID: delivery.message_id or "",
-                    MESSAGING_RABBITMQ_ROUTING_KEY: _topic(delivery),
+                    MESSAGING_RABBITMQ_ROUTING_KEY: topic_of(delivery),
                     SVCKIT_MESSAGE_ATTEMPT: attempt,
                 },
             )
@@ -199,7 +192,7 @@ class Consumer:
             await self._process(delivery, attempt)
         except asyncio.CancelledError:
             # Shutdown cut the handler off: the message goes back, unharmed.
-            await asyncio.shield(_give_back(delivery))
+            await asyncio.shield(give_back(delivery))
             raise
         except Exception as exc:  # noqa: BLE001 - nothing may leave a delivery unsettled
             # The outcome could not be made safe (the broker refused the retry copy, say):
@@ -208,7 +201,7 @@ class Consumer:
             record_failure(get_current_span(), exc)
             _log.exception("could not settle the message; giving it back to the broker")
             await asyncio.sleep(min(GIVE_BACK_PAUSE, self.handler.spec.retry.delay(attempt)))
-            await _give_back(delivery)
+            await give_back(delivery)
         finally:
             unbind(log_tokens)
             detach(context_token)
@@ -288,7 +281,7 @@ class Consumer:
             return
         incoming = Incoming(
             body=delivery.body,
-            topic=_topic(delivery),
+            topic=topic_of(delivery),
             message_id=delivery.message_id,
             attempt=attempt,
             redelivered=delivery.redelivered,
@@ -329,7 +322,7 @@ class Consumer:
         delay = exc.after if isinstance(exc, RetryLater) and exc.after is not None else None
         if delay is None:
             delay = policy.delay(attempt)
-        if _past_deadline(delivery, policy.deadline, delay):
+        if past_deadline(delivery, policy.deadline, delay):
             _log.error("handler failed and the retry deadline has passed, dead-lettering")
             await self._dead_letter(delivery, exc, attempt)
             return
@@ -352,7 +345,7 @@ class Consumer:
         headers = dict(delivery.headers)
         headers[Headers.ATTEMPT] = next_attempt
         headers.setdefault(Headers.ROUTING_KEY, delivery.routing_key)
-        await self._transport.publish("", _copy(delivery, queue, headers), mandatory=True)
+        await self._transport.publish("", copy_to(delivery, queue, headers), mandatory=True)
         await delivery.ack()
 
     async def _dead_letter(self, delivery: Delivery, exc: BaseException, attempt: int) -> None:
@@ -360,78 +353,16 @@ class Consumer:
         headers.update(
             {
                 Headers.ATTEMPT: attempt,
-                Headers.ERROR_TYPE: _type_name(exc),
+                Headers.ERROR_TYPE: type_name(exc),
                 Headers.ERROR_MESSAGE: redact_text(str(exc))[:TRACEBACK_LIMIT],
-                Headers.ERROR_TRACEBACK: _traceback_excerpt(exc),
+                Headers.ERROR_TRACEBACK: traceback_excerpt(exc),
                 Headers.DEAD_LETTERED_AT: datetime.now(UTC).isoformat(),
                 Headers.QUEUE: self.name,
-                Headers.ROUTING_KEY: _topic(delivery),
+                Headers.ROUTING_KEY: topic_of(delivery),
             },
         )
         await self._transport.publish(
-            "", _copy(delivery, self.queue.dead_letter_queue, headers), mandatory=True
+            "", copy_to(delivery, self.queue.dead_letter_queue, headers), mandatory=True
         )
         await delivery.ack()
         self._telemetry.dead_lettered.add(1, self._metric_attributes)
-
-
-async def _give_back(delivery: Delivery) -> None:
-    try:
-        await delivery.nack(requeue=True)
-    except Exception:  # noqa: BLE001 - a closed channel gives it back by itself
-        _log.debug("could not requeue on cancel; the broker requeues on close", exc_info=True)
-
-
-def _past_deadline(delivery: Delivery, deadline: float | None, delay: float) -> bool:
-    """Whether a retry after ``delay`` would start past the policy's deadline.
-
-    The deadline counts from when the message was first published (its timestamp).
-    """
-    if deadline is None or delivery.timestamp is None:
-        return False
-    published = delivery.timestamp
-    if published.tzinfo is None:
-        published = published.replace(tzinfo=UTC)
-    age = (datetime.now(UTC) - published).total_seconds()
-    return age + delay > deadline
-
-
-def _topic(delivery: Delivery) -> str:
-    # A retried message comes back from its delay queue under the queue's name.
-    original = delivery.headers.get(Headers.ROUTING_KEY)
-    return original if isinstance(original, str) else delivery.routing_key
-
-
-def _attempt(headers: Any) -> int:
-    value = headers.get(Headers.ATTEMPT, 1)
-    try:
-        return max(int(value), 1)
-    except (TypeError, ValueError):
-        return 1
-
-
-def _copy(delivery: Delivery, routing_key: str, headers: dict[str, Any]) -> Outgoing:
-    return Outgoing(
-        body=delivery.body,
-        routing_key=routing_key,
-        message_id=delivery.message_id or "",
-        timestamp=delivery.timestamp or datetime.now(UTC),
-        type=delivery.type,
-        correlation_id=delivery.correlation_id,
-        headers=headers,
-    )
-
-
-def _type_name(exc: BaseException) -> str:
-    kind = type(exc)
-    return (
-        kind.__qualname__
-        if kind.__module__ == "builtins"
-        else f"{kind.__module__}.{kind.__qualname__}"
-    )
-
-
-def _traceback_excerpt(exc: BaseException) -> str:
-    text = redact_text("".join(traceback.format_exception(exc)))
-    # The end of a traceback says the most: keep the tail.
-    return text[-TRACEBACK_LIMIT:]

@@ -16,17 +16,24 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections import deque
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, cast
 
 from svckit.core.errors import MessagingError, UnroutableError
 from svckit.core.health import Health
+from svckit.messaging._memory_parts import (
+    MemoryDelivery,
+    Queue,
+    Stored,
+    Subscription,
+    record_death,
+    stored_copy,
+    to_outgoing,
+)
 from svckit.messaging.topics import topic_matches
 from svckit.messaging.transport import QueueSpec, QueueType
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Coroutine, Mapping
+    from collections.abc import Awaitable, Callable, Coroutine
 
     from svckit.messaging.transport import Delivery, Outgoing
 
@@ -34,147 +41,6 @@ __all__ = ["PUBLISHED_KEPT", "MemoryBroker", "MemoryTransport", "broker_for", "f
 
 #: How many of the latest published messages a broker keeps for tests to read.
 PUBLISHED_KEPT = 10_000
-
-
-@dataclass(slots=True)
-class _Stored:
-    """A message inside the broker."""
-
-    body: bytes
-    routing_key: str
-    headers: dict[str, Any]
-    message_id: str | None
-    type: str | None
-    correlation_id: str | None
-    timestamp: datetime | None
-    content_type: str
-    redelivered: bool = False
-    delivery_count: int = 0
-    position: int = 0  # order of arrival in its queue; a requeued message goes back there
-
-
-@dataclass(slots=True)
-class _Queue:
-    name: str
-    dead_letter: str | None = None  # queue name, through the default exchange
-    ttl_ms: int | None = None
-    delivery_limit: int | None = None
-    ready: deque[_Stored] = field(default_factory=deque)
-    consumers: list[_Subscription] = field(default_factory=list)
-    next_consumer: int = 0
-
-
-class MemoryDelivery:
-    """A message delivered by the embedded broker."""
-
-    __slots__ = (
-        "_broker",
-        "_queue",
-        "_returned",
-        "_settled",
-        "_stored",
-        "_subscription",
-        "body",
-        "correlation_id",
-        "headers",
-        "message_id",
-        "redelivered",
-        "routing_key",
-        "timestamp",
-        "type",
-    )
-
-    def __init__(
-        self,
-        broker: MemoryBroker,
-        queue: _Queue,
-        stored: _Stored,
-        subscription: _Subscription | None,
-    ) -> None:
-        """Wrap ``stored`` as delivered from ``queue``."""
-        self._broker = broker
-        self._queue = queue
-        self._stored = stored
-        self._subscription = subscription
-        self._settled = False
-        self._returned = False
-        if subscription is not None:
-            subscription.unsettled.add(self)
-        self.body = stored.body
-        self.routing_key = stored.routing_key
-        self.headers: Mapping[str, Any] = stored.headers
-        self.message_id = stored.message_id
-        self.type = stored.type
-        self.correlation_id = stored.correlation_id
-        self.timestamp = stored.timestamp
-        self.redelivered = stored.redelivered
-
-    def _settle(self) -> bool:
-        """Mark settled; False when the broker already took the message back."""
-        if self._returned:
-            return False
-        if self._settled:
-            raise MessagingError("this delivery was already acknowledged or rejected")
-        self._settled = True
-        self._broker._unacked -= 1  # noqa: SLF001 - the broker's own bookkeeping
-        if self._subscription is not None:
-            self._subscription.unacked -= 1
-            self._subscription.unsettled.discard(self)
-        return True
-
-    async def ack(self) -> None:
-        """Forget the message."""
-        if self._settle():
-            self._broker._after_change(self._queue)  # noqa: SLF001
-
-    async def nack(self, *, requeue: bool) -> None:
-        """Put the message back where it was in its queue, or dead-letter it."""
-        if self._settle():
-            self._requeue_or_dead_letter(requeue=requeue)
-
-    def take_back(self) -> None:
-        """The broker takes the message back, as when a consumer's channel closes."""
-        if self._settle():
-            self._returned = True
-            self._requeue_or_dead_letter(requeue=True)
-
-    def _requeue_or_dead_letter(self, *, requeue: bool) -> None:
-        stored, broker = self._stored, self._broker
-        if not requeue:
-            broker._dead_letter(self._queue, stored, "rejected")  # noqa: SLF001
-        elif broker._over_limit(self._queue, stored):  # noqa: SLF001
-            broker._dead_letter(self._queue, stored, "delivery_limit")  # noqa: SLF001
-        else:
-            stored.redelivered = True
-            _put_back(self._queue.ready, stored)
-        broker._after_change(self._queue)  # noqa: SLF001
-
-
-class _Subscription:
-    __slots__ = ("broker", "callback", "prefetch", "queue", "tag", "unacked", "unsettled")
-
-    def __init__(
-        self,
-        broker: MemoryBroker,
-        queue: _Queue,
-        callback: Callable[[Delivery], Awaitable[None]],
-        prefetch: int,
-    ) -> None:
-        self.broker = broker
-        self.queue = queue
-        self.callback = callback
-        self.prefetch = prefetch
-        self.unacked = 0
-        self.unsettled: set[MemoryDelivery] = set()
-        self.tag = next(broker._tags)  # noqa: SLF001
-
-    @property
-    def active(self) -> bool:
-        return self in self.queue.consumers
-
-    async def cancel(self) -> None:
-        if self in self.queue.consumers:
-            self.queue.consumers.remove(self)
 
 
 class MemoryBroker:
@@ -189,7 +55,7 @@ class MemoryBroker:
     def __init__(self) -> None:
         """Start empty."""
         self._bindings: dict[str, list[tuple[str, str]]] = {}
-        self._queues: dict[str, _Queue] = {}
+        self._queues: dict[str, Queue] = {}
         self._timers: set[asyncio.TimerHandle] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._unacked = 0
@@ -216,7 +82,7 @@ class MemoryBroker:
     ) -> None:
         """Declare a queue (idempotent: a second declaration keeps the first's settings)."""
         if name not in self._queues:
-            self._queues[name] = _Queue(name, dead_letter, ttl_ms, delivery_limit)
+            self._queues[name] = Queue(name, dead_letter, ttl_ms, delivery_limit)
 
     def bind(self, exchange: str, queue: str, pattern: str) -> None:
         """Route messages whose topic matches ``pattern`` from ``exchange`` to ``queue``."""
@@ -255,11 +121,11 @@ class MemoryBroker:
         self.published.append(message)
         self.published_count += 1
         for name in sorted(targets):
-            self._enqueue(self._queues[name], _copy(message))
+            self._enqueue(self._queues[name], stored_copy(message))
 
     def messages(self, queue: str) -> list[Outgoing]:
         """The messages ready in ``queue``, oldest first (for tests and dead-letter views)."""
-        return [_to_outgoing(stored) for stored in self._queue(queue).ready]
+        return [to_outgoing(stored) for stored in self._queue(queue).ready]
 
     def message_count(self, queue: str) -> int:
         """How many messages are ready in ``queue``."""
@@ -292,10 +158,10 @@ class MemoryBroker:
         queue: str,
         callback: Callable[[Delivery], Awaitable[None]],
         prefetch: int,
-    ) -> _Subscription:
+    ) -> Subscription:
         """Deliver ``queue``'s messages to ``callback``, each in a task of its own."""
         q = self._queue(queue)
-        subscription = _Subscription(self, q, callback, prefetch)
+        subscription = Subscription(self, q, callback, prefetch)
         q.consumers.append(subscription)
         self._dispatch(q)
         return subscription
@@ -319,7 +185,7 @@ class MemoryBroker:
 
     # ------------------------------------------------------------------ internals
 
-    def _queue(self, name: str) -> _Queue:
+    def _queue(self, name: str) -> Queue:
         try:
             return self._queues[name]
         except KeyError:
@@ -336,7 +202,7 @@ class MemoryBroker:
                 if not waiter.done():
                     waiter.set_result(None)
 
-    def _enqueue(self, queue: _Queue, stored: _Stored) -> None:
+    def _enqueue(self, queue: Queue, stored: Stored) -> None:
         stored.position = next(self._positions)
         queue.ready.append(stored)
         if queue.ttl_ms is not None:
@@ -354,25 +220,25 @@ class MemoryBroker:
             self._timers.add(handle)
         self._after_change(queue)
 
-    def _over_limit(self, queue: _Queue, stored: _Stored) -> bool:
+    def _over_limit(self, queue: Queue, stored: Stored) -> bool:
         return queue.delivery_limit is not None and stored.delivery_count > queue.delivery_limit
 
-    def _dead_letter(self, queue: _Queue, stored: _Stored, reason: str) -> None:
+    def _dead_letter(self, queue: Queue, stored: Stored, reason: str) -> None:
         target = self._queues.get(queue.dead_letter or "")
         if target is None:
             return
-        _record_death(stored, queue.name, reason)
+        record_death(stored, queue.name, reason)
         # As with x-dead-letter-routing-key, the message travels on under the target's name.
         stored.routing_key = target.name
         stored.redelivered = False
         stored.delivery_count = 0
         self._enqueue(target, stored)
 
-    def _after_change(self, queue: _Queue) -> None:
+    def _after_change(self, queue: Queue) -> None:
         self._dispatch(queue)
         self._check_idle()
 
-    def _dispatch(self, queue: _Queue) -> None:
+    def _dispatch(self, queue: Queue) -> None:
         consumers = queue.consumers
         if not (queue.ready and consumers):
             return
@@ -409,64 +275,6 @@ class MemoryBroker:
         self._check_idle()
 
 
-def _record_death(stored: _Stored, queue: str, reason: str) -> None:
-    """Add to the ``x-death`` header as RabbitMQ does: one counted entry per queue and reason."""
-    deaths = [dict(d) for d in stored.headers.get("x-death", []) if isinstance(d, dict)]
-    entry = next((d for d in deaths if d.get("queue") == queue and d.get("reason") == reason), None)
-    if entry is None:
-        entry = {
-            "count": 0,
-            "reason": reason,
-            "queue": queue,
-            "exchange": "",
-            "routing-keys": [stored.routing_key],
-        }
-    else:
-        deaths.remove(entry)
-    entry["count"] = int(entry["count"]) + 1
-    entry["time"] = datetime.now(UTC)
-    stored.headers["x-death"] = [entry, *deaths]
-
-
-def _put_back(ready: deque[_Stored], stored: _Stored) -> None:
-    """Requeue ``stored`` where it was, as RabbitMQ does, ahead of later arrivals."""
-    index = 0
-    for index, other in enumerate(ready):  # noqa: B007 - the index is the result
-        if other.position > stored.position:
-            break
-    else:
-        index = len(ready)
-    ready.insert(index, stored)
-
-
-def _copy(message: Outgoing) -> _Stored:
-    return _Stored(
-        body=message.body,
-        routing_key=message.routing_key,
-        headers=dict(message.headers),
-        message_id=message.message_id,
-        type=message.type,
-        correlation_id=message.correlation_id,
-        timestamp=message.timestamp,
-        content_type=message.content_type,
-    )
-
-
-def _to_outgoing(stored: _Stored) -> Outgoing:
-    from svckit.messaging.transport import Outgoing  # noqa: PLC0415 - typing-only import above
-
-    return Outgoing(
-        body=stored.body,
-        routing_key=stored.routing_key,
-        message_id=stored.message_id or "",
-        timestamp=stored.timestamp or datetime.now().astimezone(),
-        type=stored.type,
-        correlation_id=stored.correlation_id,
-        headers=dict(stored.headers),
-        content_type=stored.content_type,
-    )
-
-
 _BROKERS: dict[str, MemoryBroker] = {}
 
 
@@ -500,7 +308,7 @@ class MemoryTransport:
         """Use ``broker``, or the process's broker for ``url``."""
         self.broker = broker if broker is not None else broker_for(url)
         self._connected = False
-        self._subscriptions: list[_Subscription] = []
+        self._subscriptions: list[Subscription] = []
 
     async def connect(self) -> None:
         """Nothing to connect to; mark the transport open."""
@@ -551,7 +359,7 @@ class MemoryTransport:
         on_delivery: Callable[[Delivery], Awaitable[None]],
         *,
         prefetch: int,
-    ) -> _Subscription:
+    ) -> Subscription:
         """Deliver the queue's messages to ``on_delivery``."""
         subscription = self.broker.subscribe(queue, on_delivery, prefetch)
         self._subscriptions.append(subscription)

@@ -1,0 +1,228 @@
+"""The pieces of the embedded broker: stored messages, queues, deliveries, subscriptions.
+
+`svckit.messaging.memory` puts them together; nothing here is public.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from svckit.core.errors import MessagingError
+from svckit.messaging.transport import Outgoing
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable, Mapping
+
+    from svckit.messaging.memory import MemoryBroker
+    from svckit.messaging.transport import Delivery
+
+__all__ = [
+    "MemoryDelivery",
+    "Queue",
+    "Stored",
+    "Subscription",
+    "put_back",
+    "record_death",
+    "stored_copy",
+    "to_outgoing",
+]
+
+
+@dataclass(slots=True)
+class Stored:
+    """A message inside the broker."""
+
+    body: bytes
+    routing_key: str
+    headers: dict[str, Any]
+    message_id: str | None
+    type: str | None
+    correlation_id: str | None
+    timestamp: datetime | None
+    content_type: str
+    redelivered: bool = False
+    delivery_count: int = 0
+    position: int = 0  # order of arrival in its queue; a requeued message goes back there
+
+
+@dataclass(slots=True)
+class Queue:
+    name: str
+    dead_letter: str | None = None  # queue name, through the default exchange
+    ttl_ms: int | None = None
+    delivery_limit: int | None = None
+    ready: deque[Stored] = field(default_factory=deque)
+    consumers: list[Subscription] = field(default_factory=list)
+    next_consumer: int = 0
+
+
+class MemoryDelivery:
+    """A message delivered by the embedded broker."""
+
+    __slots__ = (
+        "_broker",
+        "_queue",
+        "_returned",
+        "_settled",
+        "_stored",
+        "_subscription",
+        "body",
+        "correlation_id",
+        "headers",
+        "message_id",
+        "redelivered",
+        "routing_key",
+        "timestamp",
+        "type",
+    )
+
+    def __init__(
+        self,
+        broker: MemoryBroker,
+        queue: Queue,
+        stored: Stored,
+        subscription: Subscription | None,
+    ) -> None:
+        """Wrap ``stored`` as delivered from ``queue``."""
+        self._broker = broker
+        self._queue = queue
+        self._stored = stored
+        self._subscription = subscription
+        self._settled = False
+        self._returned = False
+        if subscription is not None:
+            subscription.unsettled.add(self)
+        self.body = stored.body
+        self.routing_key = stored.routing_key
+        self.headers: Mapping[str, Any] = stored.headers
+        self.message_id = stored.message_id
+        self.type = stored.type
+        self.correlation_id = stored.correlation_id
+        self.timestamp = stored.timestamp
+        self.redelivered = stored.redelivered
+
+    def _settle(self) -> bool:
+        """Mark settled; False when the broker already took the message back."""
+        if self._returned:
+            return False
+        if self._settled:
+            raise MessagingError("this delivery was already acknowledged or rejected")
+        self._settled = True
+        self._broker._unacked -= 1  # noqa: SLF001 - the broker's own bookkeeping
+        if self._subscription is not None:
+            self._subscription.unacked -= 1
+            self._subscription.unsettled.discard(self)
+        return True
+
+    async def ack(self) -> None:
+        """Forget the message."""
+        if self._settle():
+            self._broker._after_change(self._queue)  # noqa: SLF001
+
+    async def nack(self, *, requeue: bool) -> None:
+        """Put the message back where it was in its queue, or dead-letter it."""
+        if self._settle():
+            self._requeue_or_dead_letter(requeue=requeue)
+
+    def take_back(self) -> None:
+        """The broker takes the message back, as when a consumer's channel closes."""
+        if self._settle():
+            self._returned = True
+            self._requeue_or_dead_letter(requeue=True)
+
+    def _requeue_or_dead_letter(self, *, requeue: bool) -> None:
+        stored, broker = self._stored, self._broker
+        if not requeue:
+            broker._dead_letter(self._queue, stored, "rejected")  # noqa: SLF001
+        elif broker._over_limit(self._queue, stored):  # noqa: SLF001
+            broker._dead_letter(self._queue, stored, "delivery_limit")  # noqa: SLF001
+        else:
+            stored.redelivered = True
+            put_back(self._queue.ready, stored)
+        broker._after_change(self._queue)  # noqa: SLF001
+
+
+class Subscription:
+    __slots__ = ("broker", "callback", "prefetch", "queue", "tag", "unacked", "unsettled")
+
+    def __init__(
+        self,
+        broker: MemoryBroker,
+        queue: Queue,
+        callback: Callable[[Delivery], Awaitable[None]],
+        prefetch: int,
+    ) -> None:
+        self.broker = broker
+        self.queue = queue
+        self.callback = callback
+        self.prefetch = prefetch
+        self.unacked = 0
+        self.unsettled: set[MemoryDelivery] = set()
+        self.tag = next(broker._tags)  # noqa: SLF001
+
+    @property
+    def active(self) -> bool:
+        return self in self.queue.consumers
+
+    async def cancel(self) -> None:
+        if self in self.queue.consumers:
+            self.queue.consumers.remove(self)
+
+
+def record_death(stored: Stored, queue: str, reason: str) -> None:
+    """Add to the ``x-death`` header as RabbitMQ does: one counted entry per queue and reason."""
+    deaths = [dict(d) for d in stored.headers.get("x-death", []) if isinstance(d, dict)]
+    entry = next((d for d in deaths if d.get("queue") == queue and d.get("reason") == reason), None)
+    if entry is None:
+        entry = {
+            "count": 0,
+            "reason": reason,
+            "queue": queue,
+            "exchange": "",
+            "routing-keys": [stored.routing_key],
+        }
+    else:
+        deaths.remove(entry)
+    entry["count"] = int(entry["count"]) + 1
+    entry["time"] = datetime.now(UTC)
+    stored.headers["x-death"] = [entry, *deaths]
+
+
+def put_back(ready: deque[Stored], stored: Stored) -> None:
+    """Requeue ``stored`` where it was, as RabbitMQ does, ahead of later arrivals."""
+    index = 0
+    for index, other in enumerate(ready):  # noqa: B007 - the index is the result
+        if other.position > stored.position:
+            break
+    else:
+        index = len(ready)
+    ready.insert(index, stored)
+
+
+def stored_copy(message: Outgoing) -> Stored:
+    return Stored(
+        body=message.body,
+        routing_key=message.routing_key,
+        headers=dict(message.headers),
+        message_id=message.message_id,
+        type=message.type,
+        correlation_id=message.correlation_id,
+        timestamp=message.timestamp,
+        content_type=message.content_type,
+    )
+
+
+def to_outgoing(stored: Stored) -> Outgoing:
+    return Outgoing(
+        body=stored.body,
+        routing_key=stored.routing_key,
+        message_id=stored.message_id or "",
+        timestamp=stored.timestamp or datetime.now().astimezone(),
+        type=stored.type,
+        correlation_id=stored.correlation_id,
+        headers=dict(stored.headers),
+        content_type=stored.content_type,
+    )
