@@ -109,6 +109,20 @@ def test_list_show_replay_and_purge(
     assert _count(queue) == 0
 
 
+@pytest.mark.rabbitmq
+def test_the_broker_url_can_come_from_a_services_settings(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("THUMBS_BUS_URL", AMQP_URL)
+    queue = f"cli-none-{uuid.uuid4().hex[:8]}"
+    target = "tests.worker.sample_services:Thumbnails"
+    assert main(["dlq", "show", queue, "some-id", "--service", target]) == 1
+    # It reached RabbitMQ (with the URL from THUMBS_BUS_URL), which has no such queue.
+    assert f"no queue '{queue}.dlq'" in capsys.readouterr().err
+    assert main(["dlq", "list", queue, "--service", "no_such_module_xyz:Service"]) == 2
+    assert "cannot import module" in capsys.readouterr().err
+
+
 def test_the_embedded_broker_is_refused_with_a_hint(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["dlq", "--url", "memory://", "list", "some.queue"]) == 2
     assert "SVCKIT_BUS_URL" in capsys.readouterr().err

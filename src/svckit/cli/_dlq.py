@@ -23,14 +23,23 @@ def add_parser(commands: Any) -> None:
         description="Operate a consumer's dead letters. QUEUE is the consumer queue "
         "(<service>.<consumer>); its dead letters are in QUEUE.dlq.",
     )
-    # --url is accepted before or after the action: `dlq --url U list Q` or `dlq list Q --url U`.
+    # The broker options go before or after the action: `dlq --url U list Q` or
+    # `dlq list Q --url U`.
     url = argparse.ArgumentParser(add_help=False)
-    url.add_argument(
+    source = url.add_mutually_exclusive_group()
+    source.add_argument(
         "--url",
         default=argparse.SUPPRESS,
         help="the broker URL (default: SVCKIT_BUS_URL from the environment or .env)",
     )
+    source.add_argument(
+        "--service",
+        metavar="MODULE:CLASS",
+        default=argparse.SUPPRESS,
+        help="read the broker URL from this service's settings (its own prefix and .env)",
+    )
     dlq.add_argument("--url", default=None, help=argparse.SUPPRESS)
+    dlq.add_argument("--service", default=None, help=argparse.SUPPRESS)
     actions = dlq.add_subparsers(dest="action", required=True, metavar="ACTION")
 
     def action(name: str, help_text: str) -> argparse.ArgumentParser:
@@ -61,8 +70,22 @@ def add_parser(commands: Any) -> None:
     purge.set_defaults(handler=_run, operation=_purge)
 
 
+def _broker_url(args: argparse.Namespace) -> str:
+    if args.url:
+        return str(args.url)
+    if args.service:
+        from svckit.cli._run import load_target  # noqa: PLC0415 - only for --service
+
+        return load_target(args.service).resolve_settings_class()().bus_url.get_secret_value()
+    return ServiceSettings().bus_url.get_secret_value()
+
+
 def _run(args: argparse.Namespace) -> int:
-    url = args.url or ServiceSettings().bus_url.get_secret_value()
+    try:
+        url = _broker_url(args)
+    except Exception as exc:  # noqa: BLE001 - a bad target or settings: say which, exit 2
+        print(f"svckit dlq: {exc}", file=sys.stderr)
+        return 2
     if url.startswith("memory://"):
         print(
             "svckit dlq: the embedded broker lives inside its own process; set SVCKIT_BUS_URL "
