@@ -6,7 +6,6 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 import pytest
-import structlog
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
@@ -15,6 +14,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind
 
 from svckit import RetryPolicy
+from svckit.core.logging import bound
 from svckit.core.telemetry import current_trace_ids
 from svckit.messaging import Bus, Event, Incoming, consumer
 
@@ -64,7 +64,7 @@ async def test_consume_span_continues_the_publish_trace_and_logs_carry_ids(
 
     @consumer(retry=RetryPolicy(attempts=2, initial_delay=0.01, jitter=0))
     async def welcome(event: Signup, incoming: Incoming) -> None:
-        context = structlog.contextvars.get_contextvars()
+        context = bound()
         await recorder.add((incoming.message_id, context.get("message_id"), current_trace_ids()))
         if event.user_id == 2:
             raise RuntimeError("mail server down")

@@ -30,7 +30,7 @@ import logging
 import os
 import sys
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from typing import TYPE_CHECKING, Any, TextIO, cast
 
 import structlog
@@ -49,6 +49,7 @@ __all__ = [
     "NOISY_LOGGERS",
     "bind",
     "bind_context",
+    "bound",
     "configure_logging",
     "current_request_id",
     "get_logger",
@@ -142,6 +143,7 @@ def configure_logging(settings: ServiceSettings) -> None:
     # Run for every line, structlog's and the standard library's alike.
     common: list[Processor] = [
         structlog.contextvars.merge_contextvars,
+        _merge_bound,
         _add_service,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
@@ -228,43 +230,44 @@ def bind_context(**values: Any) -> Iterator[None]:
         >>> with bind_context(request_id="3f2a", user_id=7):
         ...     log.info("user updated")
     """
-    tokens = bind(**values)
+    token = bind(**values)
     try:
         yield
     finally:
-        unbind(tokens)
+        unbind(token)
 
 
-def bind(**values: Any) -> Mapping[str, Any]:
+def bind(**values: Any) -> Token[Mapping[str, Any]]:
     """Bind ``values`` to the log context; `unbind` the result to restore what was before.
 
-    The cheap form of `bind_context` for hot paths (one call per message): structlog's
-    ``bound_contextvars`` reads the whole context on every call, this does not.
+    The cheap form of `bind_context` for hot paths (one call per message): one context
+    variable holds every value svckit binds, so binding is one ``set``, whatever the
+    number of values (structlog's ``bound_contextvars`` reads the whole context).
     """
-    tokens: Mapping[str, Any] = structlog.contextvars.bind_contextvars(**values)
-    if "request_id" in values:
-        tokens = {**tokens, _REQUEST_ID_SLOT: _request_id.set(values["request_id"])}
-    return tokens
+    return _bound.set({**_bound.get(), **values})
 
 
-def unbind(tokens: Mapping[str, Any]) -> None:
-    """Restore the log context as it was before `bind` returned ``tokens``."""
-    token = tokens.get(_REQUEST_ID_SLOT)
-    if token is not None:
-        _request_id.reset(token)
-        tokens = {k: v for k, v in tokens.items() if k != _REQUEST_ID_SLOT}
-    structlog.contextvars.reset_contextvars(**tokens)
+def unbind(token: Token[Mapping[str, Any]]) -> None:
+    """Restore the log context as it was before `bind` returned ``token``."""
+    _bound.reset(token)
+
+
+def bound() -> Mapping[str, Any]:
+    """The values bound with `bind_context` or `bind` in the current context."""
+    return _bound.get()
 
 
 def current_request_id() -> str | None:
-    """The request id bound with svckit's `bind_context` or `bind`, if any.
-
-    One variable lookup, for hot paths; a value bound with structlog directly is not seen.
-    """
-    value = _request_id.get()
+    """The request id bound with svckit's `bind_context` or `bind`, if any."""
+    value = _bound.get().get("request_id")
     return value if isinstance(value, str) else None
 
 
-# The request id is read on every publish; a variable of its own makes that one lookup.
-_request_id: ContextVar[object] = ContextVar("svckit_request_id", default=None)
-_REQUEST_ID_SLOT = "\x00request_id"
+def _merge_bound(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
+    for key, value in _bound.get().items():
+        event_dict.setdefault(key, value)
+    return event_dict
+
+
+# Every value svckit binds, in one variable: never mutated, replaced by `bind`.
+_bound: ContextVar[Mapping[str, Any]] = ContextVar("svckit_log_context", default={})  # noqa: B039 - never mutated

@@ -14,7 +14,7 @@ import structlog
 from opentelemetry.trace import Status, StatusCode
 
 from svckit.core._redact import redact_text
-from svckit.core.logging import get_logger
+from svckit.core.logging import current_request_id, get_logger
 from svckit.core.telemetry import (
     ERROR_TYPE,
     HTTP_REQUEST_METHOD,
@@ -68,7 +68,7 @@ def request_id(given: str | None) -> str:
     """
     if given:
         return given
-    bound = structlog.contextvars.get_contextvars().get("request_id")
+    bound = current_request_id() or structlog.contextvars.get_contextvars().get("request_id")
     if bound:
         return str(bound)
     return uuid.uuid4().hex

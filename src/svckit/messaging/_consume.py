@@ -187,7 +187,7 @@ class Consumer:
             parent = set_span_in_context(span, parent)
         # Without a span of its own, the handler still passes the sender's trace on.
         context_token = attach(parent)
-        log_tokens = bind(**log_context)
+        log_token = bind(**log_context)
         try:
             await self._process(delivery, attempt)
         except asyncio.CancelledError:
@@ -203,7 +203,7 @@ class Consumer:
             await asyncio.sleep(min(GIVE_BACK_PAUSE, self.handler.spec.retry.delay(attempt)))
             await give_back(delivery)
         finally:
-            unbind(log_tokens)
+            unbind(log_token)
             detach(context_token)
             if span is not None:
                 span.end()
