@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import textwrap
 from typing import TYPE_CHECKING
 
 import pytest
@@ -99,3 +100,14 @@ async def svckit_run(
         if process.returncode is None:
             process.kill()
             await process.wait()
+
+
+def run_python(code: str) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` (dedented) in a fresh interpreter, as a user's program would start."""
+    return subprocess.run(  # noqa: S603 - this interpreter, code of the test's own
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=30,
+    )

@@ -45,8 +45,24 @@ SVCKIT = [
     "start_span",
 ]
 
-# The subpackages' names that no other test pins (tests/cache and tests/http pin theirs).
+# Every subpackage's public names.
 PINNED = {
+    "svckit.cache": [
+        "Cache",
+        "CacheBackend",
+        "CachedFunction",
+        "MemoryBackend",
+        "RedisBackend",
+        "cached",
+    ],
+    "svckit.http": [
+        "HttpClient",
+        "HttpError",
+        "HttpStatusError",
+        "HttpTimeout",
+        "HttpTransportError",
+        "RequestOptions",
+    ],
     "svckit.messaging": [
         "DEFAULT_EXCHANGE",
         "Bus",

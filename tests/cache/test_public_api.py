@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import textwrap
 from typing import TYPE_CHECKING
 
 import pytest
@@ -13,31 +10,10 @@ import svckit.cache
 from svckit import ConfigurationError, MissingExtraError, Resource
 from svckit.cache import Cache, CacheBackend, MemoryBackend
 from svckit.messaging import KeyValueInbox
+from tests._processes import run_python
 
 if TYPE_CHECKING:
     from svckit.messaging.idempotency import IdempotencyStore
-
-
-def test_the_public_names_are_pinned() -> None:
-    assert svckit.cache.__all__ == [
-        "Cache",
-        "CacheBackend",
-        "CachedFunction",
-        "MemoryBackend",
-        "RedisBackend",
-        "cached",
-    ]
-    assert all(getattr(svckit.cache, name).__doc__ for name in svckit.cache.__all__)
-
-
-def run_python(code: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(  # noqa: S603 - this interpreter, code of the test's own
-        [sys.executable, "-c", textwrap.dedent(code)],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=30,
-    )
 
 
 def test_importing_the_package_does_not_import_redis() -> None:

@@ -3,33 +3,8 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-import textwrap
 
-import svckit.http
-
-
-def test_the_public_names_are_pinned() -> None:
-    assert svckit.http.__all__ == [
-        "HttpClient",
-        "HttpError",
-        "HttpStatusError",
-        "HttpTimeout",
-        "HttpTransportError",
-        "RequestOptions",
-    ]
-    assert all(getattr(svckit.http, name).__doc__ for name in svckit.http.__all__)
-
-
-def run_python(code: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(  # noqa: S603 - this interpreter, code of the test's own
-        [sys.executable, "-c", textwrap.dedent(code)],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=30,
-    )
+from tests._processes import run_python
 
 
 def test_without_the_library_the_import_says_how_to_install_it() -> None:
