@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
+from typing import TYPE_CHECKING
 
 import pytest
+import structlog
+
+from svckit.core import logging as svckit_logging
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 SERVICES = {
     "rabbitmq": ("RabbitMQ", 5672),
@@ -32,3 +40,21 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         if REQUIRE_SERVICES:
             pytest.fail(f"{message}, and SVCKIT_REQUIRE_SERVICES=1 forbids skipping", pytrace=False)
         pytest.skip(message)
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    """Leave the process's logging as the test found it, after it configured logging."""
+    root = logging.getLogger()
+    level = root.level
+    yield
+    state = svckit_logging._State
+    if state.handler is not None:
+        root.removeHandler(state.handler)
+        state.handler.close()
+    for name in state.quieted:
+        logging.getLogger(name).setLevel(logging.NOTSET)
+    state.handler, state.quieted, state.service = None, frozenset(), None
+    root.setLevel(level)
+    structlog.reset_defaults()
+    structlog.contextvars.clear_contextvars()

@@ -7,10 +7,9 @@ import io
 import json
 import logging
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
-import structlog
 from hypothesis import given
 from hypothesis import strategies as st
 from opentelemetry.sdk.trace import TracerProvider
@@ -20,26 +19,8 @@ from svckit.core import logging as svckit_logging
 from svckit.core.logging import NOISY_LOGGERS, bind_context, configure_logging, get_logger
 from svckit.core.settings import ServiceSettings
 
-if TYPE_CHECKING:
-    from collections.abc import Iterator
-
-
-@pytest.fixture(autouse=True)
-def restore_logging() -> Iterator[None]:
-    """Leave the process's logging as this module found it, for the tests after it."""
-    root = logging.getLogger()
-    level = root.level
-    yield
-    state = svckit_logging._State
-    if state.handler is not None:
-        root.removeHandler(state.handler)
-        state.handler.close()
-    for name in state.quieted:
-        logging.getLogger(name).setLevel(logging.NOTSET)
-    state.handler, state.quieted, state.service = None, frozenset(), None
-    root.setLevel(level)
-    structlog.reset_defaults()
-    structlog.contextvars.clear_contextvars()
+# Every test here configures logging: leave the process as this module found it.
+pytestmark = pytest.mark.usefixtures("restore_logging")
 
 
 def settings(**values: Any) -> ServiceSettings:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import socket
 from typing import TYPE_CHECKING, Any
 
@@ -12,7 +11,6 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from svckit.core import logging as svckit_logging
 from tests.http._server import RecordingServer
 
 if TYPE_CHECKING:
@@ -60,21 +58,3 @@ def logs() -> Iterator[list[EventDict]]:
     with structlog.testing.capture_logs() as captured:
         yield captured
     structlog.configure(**saved)
-
-
-@pytest.fixture
-def restore_logging() -> Iterator[None]:
-    """Leave the process's logging as the test found it, after it configured logging."""
-    root = logging.getLogger()
-    level = root.level
-    yield
-    state = svckit_logging._State
-    if state.handler is not None:
-        root.removeHandler(state.handler)
-        state.handler.close()
-    for name in state.quieted:
-        logging.getLogger(name).setLevel(logging.NOTSET)
-    state.handler, state.quieted, state.service = None, frozenset(), None
-    root.setLevel(level)
-    structlog.reset_defaults()
-    structlog.contextvars.clear_contextvars()
