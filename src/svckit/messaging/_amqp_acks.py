@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from svckit.core.errors import MessagingError
 from svckit.core.logging import get_logger
 
 if TYPE_CHECKING:
-    from collections.abc import Coroutine, Mapping
+    from collections.abc import Callable, Coroutine, Mapping
     from datetime import datetime
 
     from aiormq.abc import DeliveredMessage
@@ -79,7 +80,7 @@ class Acks:
         if not self.live:
             return
         self._state[tag] = self.SETTLED
-        self._send(self._channel.basic_nack(tag, requeue=requeue, wait=False))
+        self._send(partial(self._channel.basic_nack, tag, requeue=requeue, wait=False))
         if not self._scheduled:
             self._scheduled = True
             self._loop.call_soon(self._flush)
@@ -90,14 +91,14 @@ class Acks:
             return
         last = self._advance()
         if last is not None:
-            self._send(self._channel.basic_ack(last, multiple=True, wait=False))
+            self._send(partial(self._channel.basic_ack, last, multiple=True, wait=False))
         if self._done >= self._flush_at:
             # A slow delivery holds the head: ack the finished ones one by one, so the
             # broker's prefetch window does not fill with work that is already done.
             waiting = [tag for tag, value in self._state.items() if value == self.DONE]
             for tag in waiting:
                 self._state[tag] = self.SETTLED
-                self._send(self._channel.basic_ack(tag, wait=False))
+                self._send(partial(self._channel.basic_ack, tag, wait=False))
             self._done = 0
 
     def _advance(self) -> int | None:
@@ -111,7 +112,7 @@ class Acks:
                 last = head
         return last
 
-    def _send(self, frame: Coroutine[Any, Any, None]) -> None:
+    def _send(self, frame: Callable[[], Coroutine[Any, Any, None]]) -> None:
         # aiormq's send buffer is a bounded queue, and a frame made later can overtake one
         # waiting for room in it: chain the sends so that they go out in order.
         previous = self._last
@@ -119,7 +120,8 @@ class Acks:
         async def in_order() -> None:
             if previous is not None and not previous.done():
                 await asyncio.wait([previous])
-            await frame
+            # Made only now: a send cut off before its turn leaves no coroutine unawaited.
+            await frame()
 
         task = self._last = self._loop.create_task(in_order())
         task.add_done_callback(_log_send_failure)
