@@ -18,7 +18,6 @@ again after a reconnect. The hot paths talk to the channel underneath directly:
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +39,7 @@ import aiormq  # noqa: E402 - installed with aio_pika, checked just above
 from pamqp import commands as spec  # noqa: E402
 
 from svckit.messaging._amqp_acks import GetDelivery  # noqa: E402
+from svckit.messaging._amqp_deadline import PublishDeadline  # noqa: E402
 from svckit.messaging._amqp_subscription import CONNECTION_ERRORS, Subscription  # noqa: E402
 
 if TYPE_CHECKING:
@@ -96,6 +96,7 @@ class AmqpTransport:
         self._declared_delays: set[str] = set()
         self._specs: dict[str, QueueSpec] = {}
         self._subscriptions: list[Subscription] = []
+        self._deadline = PublishDeadline(PUBLISH_TIMEOUT)
 
     async def connect(self) -> None:
         """Open a robust connection and the publishing channel."""
@@ -116,6 +117,7 @@ class AmqpTransport:
         """Stop the watchdogs and close the connection."""
         for subscription in self._subscriptions:
             await subscription.close()
+        await self._deadline.close()
         if self._connection is not None:
             await self._connection.close()
             self._connection = None
@@ -231,9 +233,9 @@ class AmqpTransport:
         if channel is None or channel.is_closed:
             channel = self._underlay = await self._channel.get_underlay_channel()
         # A publish caught in a dead connection's full send buffer would wait for ever: the
-        # timeout turns it into a connection error, and the caller sends it again.
-        async with asyncio.timeout(PUBLISH_TIMEOUT):
-            return await channel.basic_publish(
+        # deadline turns it into a connection error, and the caller sends it again.
+        return await self._deadline.run(
+            channel.basic_publish(
                 message.body,
                 exchange=exchange,
                 routing_key=message.routing_key,
@@ -241,6 +243,7 @@ class AmqpTransport:
                 mandatory=mandatory,
                 wait=False,  # the confirm is the wait that matters
             )
+        )
 
     # ------------------------------------------------------------------ consuming
 
