@@ -6,6 +6,7 @@ import uuid
 from typing import TYPE_CHECKING
 
 import pytest
+import redis.asyncio as redis
 
 from svckit.cache import Cache
 from svckit.messaging import IdempotencyStore, KeyValueInbox, MemoryInbox
@@ -27,8 +28,16 @@ async def inbox(request: pytest.FixtureRequest) -> AsyncIterator[IdempotencyStor
         yield MemoryInbox()
         return
     url = "memory://" if request.param == "memory-cache" else "redis://127.0.0.1:6379/0"
-    async with Cache.from_url(url, namespace=f"inbox-test-{uuid.uuid4().hex[:8]}") as cache:
+    namespace = f"inbox-test-{uuid.uuid4().hex[:8]}"
+    async with Cache.from_url(url, namespace=namespace) as cache:
         yield KeyValueInbox(cache)
+    if url.startswith("redis"):
+        # The shared server keeps nothing of the test's (values and their fences).
+        client = redis.from_url(url)
+        async with client:
+            keys = [key async for key in client.scan_iter(f"{namespace}*")]
+            if keys:
+                await client.delete(*keys)
 
 
 async def test_a_new_id_is_claimed_once(inbox: IdempotencyStore) -> None:
