@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -11,6 +13,7 @@ import pytest
 import structlog
 
 from svckit.core import logging as svckit_logging
+from svckit.messaging import DEFAULT_EXCHANGE
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -58,3 +61,39 @@ def restore_logging() -> Iterator[None]:
     root.setLevel(level)
     structlog.reset_defaults()
     structlog.contextvars.clear_contextvars()
+
+
+async def _exchange_exists(name: str) -> bool:
+    import aio_pika  # noqa: PLC0415 - only when RabbitMQ is there
+
+    connection = await aio_pika.connect("amqp://guest:guest@127.0.0.1:5672/")
+    async with connection:
+        channel = await connection.channel()
+        try:
+            await channel.declare_exchange(name, passive=True)
+        except aio_pika.exceptions.ChannelClosed:
+            return False
+        return True
+
+
+async def _delete_exchange_if_unused(name: str) -> None:
+    import aio_pika  # noqa: PLC0415
+
+    connection = await aio_pika.connect("amqp://guest:guest@127.0.0.1:5672/")
+    async with connection:
+        channel = await connection.channel()
+        with contextlib.suppress(aio_pika.exceptions.ChannelClosed):
+            await channel.exchange_delete(name, if_unused=True)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def leave_the_default_exchange_as_found() -> Iterator[None]:
+    """Services run by the tests declare svckit's default exchange; remove it if it was new.
+
+    Only when nothing is bound to it any more (``if_unused``), so nobody's queue loses it.
+    """
+    reachable = _reachable(5672)
+    existed = reachable and asyncio.run(_exchange_exists(DEFAULT_EXCHANGE))
+    yield
+    if reachable and not existed and _reachable(5672):
+        asyncio.run(_delete_exchange_if_unused(DEFAULT_EXCHANGE))
