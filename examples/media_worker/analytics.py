@@ -21,14 +21,12 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Self
 
+from examples.media_worker.cached import CacheResource
 from svckit.cache import Cache
 
 if TYPE_CHECKING:
-    from types import TracebackType
-
     from pydantic import SecretStr
 
-    from svckit.core.health import Health
 
 __all__ = [
     "DEFAULT_NAMESPACE",
@@ -96,7 +94,7 @@ async def record(
         await cache.hincr(user_key(user_id), topic)
 
 
-class AnalyticsReader:
+class AnalyticsReader(CacheResource):
     """Reads the counters the media worker keeps; a resource for other services.
 
     Attributes:
@@ -106,31 +104,12 @@ class AnalyticsReader:
 
     def __init__(self, cache: Cache, *, name: str = "analytics") -> None:
         """Read from ``cache`` (a `Cache` in the analytics namespace)."""
-        self.cache = cache
-        self.name = name
+        super().__init__(cache, name=name)
 
     @classmethod
     def from_url(cls, url: str | SecretStr, *, namespace: str = DEFAULT_NAMESPACE) -> Self:
         """A reader on the cache that ``url`` names."""
         return cls(Cache.from_url(url, namespace=namespace))
-
-    async def __aenter__(self) -> Self:
-        """Open the cache."""
-        await self.cache.__aenter__()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        """Close the cache."""
-        await self.cache.__aexit__(exc_type, exc, tb)
-
-    async def health(self) -> Health:
-        """The cache's health."""
-        return await self.cache.health()
 
     async def hour(self, at: datetime) -> dict[str, int]:
         """Messages per topic in the UTC hour that ``at`` falls in."""

@@ -24,10 +24,11 @@ import re
 import uuid
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
 
+from examples.media_worker.cached import CacheResource
 from examples.media_worker.messages import (
     MEDIA_ID_PATTERN,
     FailureCode,
@@ -37,11 +38,8 @@ from examples.media_worker.messages import (
 from svckit.cache import Cache
 
 if TYPE_CHECKING:
-    from types import TracebackType
-
     from pydantic import SecretStr
 
-    from svckit.core.health import Health
     from svckit.messaging import Bus
 
 __all__ = ["DEFAULT_NAMESPACE", "MediaState", "MediaStatus", "MediaStore", "submit"]
@@ -87,7 +85,7 @@ class MediaStatus(BaseModel):
     metadata: ImageMetadata | None = None
 
 
-class MediaStore:
+class MediaStore(CacheResource):
     """Media and statuses in a cache; a resource a service opens with its others.
 
     Attributes:
@@ -100,9 +98,8 @@ class MediaStore:
         """Keep media in ``cache`` for ``ttl`` seconds."""
         if ttl <= 0:
             raise ValueError("ttl must be positive")
-        self.cache = cache
+        super().__init__(cache, name=name)
         self.ttl = ttl
-        self.name = name
 
     @classmethod
     def from_url(
@@ -114,26 +111,6 @@ class MediaStore:
     ) -> MediaStore:
         """A store on the cache that ``url`` names (``memory://`` or ``redis://...``)."""
         return cls(Cache.from_url(url, namespace=namespace), ttl=ttl)
-
-    # ------------------------------------------------------------------ resource
-
-    async def __aenter__(self) -> Self:
-        """Open the cache."""
-        await self.cache.__aenter__()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        """Close the cache."""
-        await self.cache.__aexit__(exc_type, exc, tb)
-
-    async def health(self) -> Health:
-        """The cache's health."""
-        return await self.cache.health()
 
     # ------------------------------------------------------------------ keys
 

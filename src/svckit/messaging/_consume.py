@@ -129,11 +129,6 @@ class Consumer:
         """Whether deliveries can arrive."""
         return self._subscription is not None and self._subscription.active
 
-    @property
-    def in_flight(self) -> int:
-        """How many deliveries are being handled."""
-        return len(self._work)
-
     async def start(self) -> None:
         """Declare the queue (with its dead-letter queue) and start consuming."""
         self._stopping = False

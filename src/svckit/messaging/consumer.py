@@ -18,7 +18,7 @@ import functools
 import inspect
 import json
 import typing
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
@@ -100,7 +100,6 @@ class ConsumerSpec:
     queue_type: QueueType = QueueType.QUORUM
     delivery_limit: int = 20
     idempotency_ttl: float = 7 * 24 * 3600
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
         """Check the numbers and patterns."""
