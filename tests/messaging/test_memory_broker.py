@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import pytest
+from structlog.testing import capture_logs
 
 from svckit.messaging import Outgoing
 from svckit.messaging.memory import (
@@ -17,6 +20,10 @@ from svckit.messaging.memory import (
     forget_broker,
 )
 from svckit.messaging.transport import QueueSpec
+from tests.messaging.conftest import eventually
+
+if TYPE_CHECKING:
+    from svckit.messaging.transport import Delivery
 
 
 def _message(n: int, routing_key: str = "jobs.run") -> Outgoing:
@@ -96,3 +103,95 @@ async def test_the_delivery_limit_dead_letters_with_an_x_death_record() -> None:
     assert death["reason"] == "delivery_limit"
     assert death["queue"] == "q"
     assert death["routing-keys"] == ["jobs.run"]
+
+
+async def _one_queue() -> MemoryTransport:
+    transport = MemoryTransport(broker=MemoryBroker())
+    await transport.connect()
+    await transport.declare_exchange("ex")
+    await transport.declare_queue(QueueSpec(name="q", exchange="ex", patterns=("#",)))
+    return transport
+
+
+async def test_fast_callbacks_take_deliveries_in_order_on_a_few_shared_tasks() -> None:
+    transport = await _one_queue()
+    seen: list[str | None] = []
+    tasks: set[asyncio.Task[object] | None] = set()
+
+    async def handle(delivery: Delivery) -> None:
+        seen.append(delivery.message_id)
+        tasks.add(asyncio.current_task())
+        await delivery.ack()
+
+    await transport.consume("q", handle, prefetch=8)
+    for n in range(500):
+        await transport.publish("ex", _message(n), mandatory=True)
+    await transport.broker.wait_idle()
+    assert seen == [f"m{n}" for n in range(500)]
+    # A task per runner, at most one per prefetch slot, not one per delivery.
+    assert 1 <= len(tasks) <= 8
+
+
+async def test_a_callback_waiting_on_io_does_not_hold_up_the_next_delivery() -> None:
+    transport = await _one_queue()
+    release = asyncio.Event()
+    acked: list[str | None] = []
+
+    async def handle(delivery: Delivery) -> None:
+        if delivery.message_id == "m0":
+            await release.wait()
+        await delivery.ack()
+        acked.append(delivery.message_id)
+
+    await transport.consume("q", handle, prefetch=2)
+    await transport.publish("ex", _message(0), mandatory=True)
+    await transport.publish("ex", _message(1), mandatory=True)
+    await transport.publish("ex", _message(2), mandatory=True)
+    await eventually(lambda: acked == ["m1", "m2"], message="m1 and m2 past the waiting m0")
+    release.set()
+    await transport.broker.wait_idle()
+    assert acked == ["m1", "m2", "m0"]
+
+
+async def test_cancel_gives_back_what_no_callback_took_yet_in_order() -> None:
+    transport = await _one_queue()
+    called: list[str | None] = []
+
+    async def handle(delivery: Delivery) -> None:
+        called.append(delivery.message_id)
+
+    subscription = await transport.consume("q", handle, prefetch=3)
+    for n in range(3):
+        # Delivered to the subscription at once; its runners start at the next loop turn.
+        transport.broker.publish("ex", _message(n), mandatory=True)
+    await subscription.cancel()
+    await transport.broker.wait_idle()
+    assert called == []
+    back = transport.broker.messages("q")
+    assert [m.message_id for m in back] == ["m0", "m1", "m2"]
+    delivery = await transport.get("q")
+    assert delivery is not None
+    assert delivery.redelivered
+
+
+async def test_a_failing_callback_is_logged_and_leaves_only_its_delivery_unacked() -> None:
+    transport = await _one_queue()
+    acked: list[str | None] = []
+
+    async def handle(delivery: Delivery) -> None:
+        if delivery.message_id == "m0":
+            raise RuntimeError("callback bug")
+        await delivery.ack()
+        acked.append(delivery.message_id)
+
+    await transport.consume("q", handle, prefetch=2)
+    with capture_logs() as logs:
+        for n in range(3):
+            await transport.publish("ex", _message(n), mandatory=True)
+        await eventually(lambda: acked == ["m1", "m2"], message="m1 and m2 acked")
+    [failure] = logs
+    assert (failure["event"], failure["queue"]) == ("a consumer callback failed", "q")
+    # m0 stays unacknowledged, holding one prefetch slot, as on RabbitMQ.
+    assert not transport.broker.idle
+    await transport.close()
+    assert [m.message_id for m in transport.broker.messages("q")] == ["m0"]

@@ -40,7 +40,7 @@ from svckit.core.telemetry import (
     extract_context,
     record_failure,
 )
-from svckit.core.work import DrainReport, InFlight
+from svckit.core.work import DrainReport
 from svckit.messaging._handling import (
     TRACEBACK_LIMIT,
     attempt_of,
@@ -101,8 +101,12 @@ class Consumer:
         self._inbox = inbox
         self._telemetry = telemetry
         self._subscription: Subscription | None = None
-        self._work = InFlight()
         self._stopping = False
+        # The tasks running a delivery (a transport may run many deliveries, one after
+        # another, in one task), how many deliveries were handled, and who waits for none.
+        self._running: set[asyncio.Task[Any]] = set()
+        self._handled = 0
+        self._idle: asyncio.Future[None] | None = None
         self._limit = (
             asyncio.Semaphore(spec.concurrency)
             if spec.concurrency is not None and spec.concurrency < spec.prefetch
@@ -144,64 +148,96 @@ class Consumer:
             await self._subscription.cancel()
 
     async def drain(self, timeout: float) -> DrainReport:
-        """Wait for in-flight handlers; cut off the rest, which return to the broker."""
-        return await self._work.drain(timeout)
+        """Wait for in-flight handlers; cut off the rest, which return to the broker.
+
+        Returns how many deliveries were handled while draining and how many were cut
+        off. Cut-off handlers have given their messages back when this returns.
+        """
+        if not self._running:
+            return DrainReport()
+        handled = self._handled
+        if not await self._wait_idle(timeout):
+            cut = list(self._running)
+            for task in cut:
+                task.cancel()
+            await asyncio.wait(cut)
+            return DrainReport(drained=self._handled - handled, cut_off=len(cut))
+        return DrainReport(drained=self._handled - handled)
+
+    async def _wait_idle(self, timeout: float) -> bool:
+        """Whether no delivery is running before ``timeout`` seconds pass."""
+        while self._running:
+            if self._idle is None or self._idle.done():
+                self._idle = asyncio.get_running_loop().create_future()
+            try:
+                async with asyncio.timeout(max(timeout, 0)):
+                    await asyncio.shield(self._idle)
+            except TimeoutError:
+                return not self._running
+        return True
 
     # ------------------------------------------------------------------ one delivery
 
     async def _on_delivery(self, delivery: Delivery) -> None:
         task = asyncio.current_task()
-        if task is not None:
-            self._work.adopt(task)
-        if self._stopping:
-            await delivery.nack(requeue=True)
-            return
-        headers = delivery.headers
-        attempt = attempt_of(headers)
-        log_context = {"message_id": delivery.message_id, "queue": self.name}
-        request_id = headers.get(Headers.REQUEST_ID)
-        if isinstance(request_id, str):
-            # Bound for the handler's logs, and carried on by whatever it publishes.
-            log_context["request_id"] = request_id
-        # The span and the log context by hand, not as context managers: this runs once
-        # per message, and the generator layers cost more than the work they wrap.
-        parent = extract_context(headers)
-        span = None
-        if self._telemetry.tracing:
-            span = self._telemetry.tracer.start_span(
-                f"{self.name} process",
-                context=parent,
-                kind=SpanKind.CONSUMER,
-                attributes={
-                    **self._attributes,
-                    MESSAGING_MESSAGE_ID: delivery.message_id or "",
-                    MESSAGING_RABBITMQ_ROUTING_KEY: topic_of(delivery),
-                    SVCKIT_MESSAGE_ATTEMPT: attempt,
-                },
-            )
-            parent = set_span_in_context(span, parent)
-        # Without a span of its own, the handler still passes the sender's trace on.
-        context_token = attach(parent)
-        log_token = bind(**log_context)
+        assert task is not None  # noqa: S101 - transports run deliveries in tasks
+        running = self._running
+        running.add(task)
         try:
-            await self._process(delivery, attempt)
-        except asyncio.CancelledError:
-            # Shutdown cut the handler off: the message goes back, unharmed.
-            await asyncio.shield(give_back(delivery))
-            raise
-        except Exception as exc:  # noqa: BLE001 - nothing may leave a delivery unsettled
-            # The outcome could not be made safe (the broker refused the retry copy, say):
-            # give the message back after a pause, so that an outage is not a tight
-            # redelivery loop. The queue's delivery limit bounds the repeats.
-            record_failure(get_current_span(), exc)
-            _log.exception("could not settle the message; giving it back to the broker")
-            await asyncio.sleep(min(GIVE_BACK_PAUSE, self.handler.spec.retry.delay(attempt)))
-            await give_back(delivery)
+            if self._stopping:
+                await delivery.nack(requeue=True)
+                return
+            headers = delivery.headers
+            attempt = attempt_of(headers)
+            log_context = {"message_id": delivery.message_id, "queue": self.name}
+            request_id = headers.get(Headers.REQUEST_ID)
+            if isinstance(request_id, str):
+                # Bound for the handler's logs, and carried on by whatever it publishes.
+                log_context["request_id"] = request_id
+            # The span and the log context by hand, not as context managers: this runs once
+            # per message, and the generator layers cost more than the work they wrap.
+            parent = extract_context(headers)
+            span = None
+            if self._telemetry.tracing:
+                span = self._telemetry.tracer.start_span(
+                    f"{self.name} process",
+                    context=parent,
+                    kind=SpanKind.CONSUMER,
+                    attributes={
+                        **self._attributes,
+                        MESSAGING_MESSAGE_ID: delivery.message_id or "",
+                        MESSAGING_RABBITMQ_ROUTING_KEY: topic_of(delivery),
+                        SVCKIT_MESSAGE_ATTEMPT: attempt,
+                    },
+                )
+                parent = set_span_in_context(span, parent)
+            # Without a span of its own, the handler still passes the sender's trace on.
+            context_token = attach(parent)
+            log_token = bind(**log_context)
+            try:
+                await self._process(delivery, attempt)
+            except asyncio.CancelledError:
+                # Shutdown cut the handler off: the message goes back, unharmed.
+                await asyncio.shield(give_back(delivery))
+                raise
+            except Exception as exc:  # noqa: BLE001 - nothing may leave a delivery unsettled
+                # The outcome could not be made safe (the broker refused the retry copy, say):
+                # give the message back after a pause, so that an outage is not a tight
+                # redelivery loop. The queue's delivery limit bounds the repeats.
+                record_failure(get_current_span(), exc)
+                _log.exception("could not settle the message; giving it back to the broker")
+                await asyncio.sleep(min(GIVE_BACK_PAUSE, self.handler.spec.retry.delay(attempt)))
+                await give_back(delivery)
+            finally:
+                unbind(log_token)
+                detach(context_token)
+                if span is not None:
+                    span.end()
+            self._handled += 1
         finally:
-            unbind(log_token)
-            detach(context_token)
-            if span is not None:
-                span.end()
+            running.discard(task)
+            if not running and self._idle is not None and not self._idle.done():
+                self._idle.set_result(None)
 
     async def _process(self, delivery: Delivery, attempt: int) -> None:
         handler = self.handler

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -146,7 +147,28 @@ class MemoryDelivery:
 
 
 class Subscription:
-    __slots__ = ("broker", "callback", "prefetch", "queue", "tag", "unacked", "unsettled")
+    """One consumer of a queue: its prefetch window and the runners that call it.
+
+    Deliveries wait in ``buffer`` for a runner: a task that calls the callback with one
+    delivery after another while there are any, one per turn of the event loop, then
+    ends. When a delivery arrives and no runner is free, one more starts at the next
+    turn of the loop if none is free by then: a handler that waits on I/O never holds
+    up the next delivery, and fast handlers (which free their runner as soon as they
+    acknowledge and return) share a few tasks instead of taking one each.
+    """
+
+    __slots__ = (
+        "broker",
+        "buffer",
+        "callback",
+        "free",
+        "prefetch",
+        "queue",
+        "tag",
+        "topping_up",
+        "unacked",
+        "unsettled",
+    )
 
     def __init__(
         self,
@@ -161,15 +183,39 @@ class Subscription:
         self.prefetch = prefetch
         self.unacked = 0
         self.unsettled: set[MemoryDelivery] = set()
+        self.buffer: deque[MemoryDelivery] = deque()
+        self.free = 0  # runners not in the callback: each takes a buffered delivery next
+        self.topping_up = False
         self.tag = next(broker._tags)  # noqa: SLF001
 
     @property
     def active(self) -> bool:
         return self in self.queue.consumers
 
+    def deliver(self, delivery: MemoryDelivery) -> None:
+        self.buffer.append(delivery)
+        self.wake()
+
+    def wake(self) -> None:
+        """At the next turn of the loop, start runners if deliveries are still waiting."""
+        if self.free < len(self.buffer) and not self.topping_up:
+            self.topping_up = True
+            asyncio.get_running_loop().call_soon(self.top_up)
+
+    def top_up(self) -> None:
+        """Start a runner for each buffered delivery that no free runner will take."""
+        self.topping_up = False
+        while self.free < len(self.buffer):
+            self.free += 1
+            self.broker._start_runner(self)  # noqa: SLF001
+
     async def cancel(self) -> None:
         if self in self.queue.consumers:
             self.queue.consumers.remove(self)
+        # Deliveries no runner took yet never reached the consumer: they go back now.
+        buffered, self.buffer = self.buffer, deque()
+        for delivery in buffered:
+            delivery.take_back()
 
 
 def record_death(stored: Stored, queue: str, reason: str) -> None:

@@ -16,10 +16,11 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections import deque
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING
 
 from svckit.core.errors import MessagingError, UnroutableError
 from svckit.core.health import Health
+from svckit.core.logging import get_logger
 from svckit.messaging._memory_parts import (
     MemoryDelivery,
     Queue,
@@ -33,14 +34,18 @@ from svckit.messaging.topics import topic_matches
 from svckit.messaging.transport import QueueSpec, QueueType
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Coroutine
+    from collections.abc import Awaitable, Callable
 
     from svckit.messaging.transport import Delivery, Outgoing
+
+_log = get_logger("svckit.memory")
 
 __all__ = ["PUBLISHED_KEPT", "MemoryBroker", "MemoryTransport", "broker_for", "forget_broker"]
 
 #: How many of the latest published messages a broker keeps for tests to read.
 PUBLISHED_KEPT = 10_000
+#: How many routing decisions a broker remembers.
+_ROUTES_KEPT = 4096
 
 
 class MemoryBroker:
@@ -56,6 +61,8 @@ class MemoryBroker:
         """Start empty."""
         self._bindings: dict[str, list[tuple[str, str]]] = {}
         self._queues: dict[str, Queue] = {}
+        # Which queues a routing key reaches, per exchange; cleared when bindings change.
+        self._routes: dict[tuple[str, str], tuple[str, ...]] = {}
         self._timers: set[asyncio.TimerHandle] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._unacked = 0
@@ -92,10 +99,12 @@ class MemoryBroker:
             raise MessagingError(f"no queue {queue!r}")
         if (pattern, queue) not in self._bindings[exchange]:
             self._bindings[exchange].append((pattern, queue))
+            self._routes.clear()
 
     def delete_queue(self, name: str) -> None:
         """Delete a queue, its messages and its bindings."""
         self._queues.pop(name, None)
+        self._routes.clear()
         for bindings in self._bindings.values():
             bindings[:] = [(p, q) for p, q in bindings if q != name]
         self._check_idle()
@@ -104,24 +113,29 @@ class MemoryBroker:
 
     def publish(self, exchange: str, message: Outgoing, *, mandatory: bool) -> None:
         """Route ``message``; raise `UnroutableError` if ``mandatory`` and no queue takes it."""
-        if exchange:
-            if exchange not in self._bindings:
-                raise MessagingError(f"no exchange {exchange!r}")
-            targets = {
-                queue
-                for pattern, queue in self._bindings[exchange]
-                if topic_matches(pattern, message.routing_key)
-            }
-        else:
-            targets = {message.routing_key} if message.routing_key in self._queues else set()
+        targets = self._routes.get((exchange, message.routing_key))
+        if targets is None:
+            targets = self._route(exchange, message.routing_key)
         if not targets and mandatory:
             raise UnroutableError(
                 f"no queue is bound for {message.routing_key!r} on exchange {exchange!r}",
             )
         self.published.append(message)
         self.published_count += 1
-        for name in sorted(targets):
+        for name in targets:
             self._enqueue(self._queues[name], stored_copy(message))
+
+    def _route(self, exchange: str, routing_key: str) -> tuple[str, ...]:
+        if not exchange:  # the default exchange: the routing key names the queue
+            return (routing_key,) if routing_key in self._queues else ()
+        if exchange not in self._bindings:
+            raise MessagingError(f"no exchange {exchange!r}")
+        bindings = self._bindings[exchange]
+        targets = {queue for pattern, queue in bindings if topic_matches(pattern, routing_key)}
+        if len(self._routes) >= _ROUTES_KEPT:  # many distinct topics: start over
+            self._routes.clear()
+        route = self._routes[exchange, routing_key] = tuple(sorted(targets))
+        return route
 
     def messages(self, queue: str) -> list[Outgoing]:
         """The messages ready in ``queue``, oldest first (for tests and dead-letter views)."""
@@ -159,7 +173,7 @@ class MemoryBroker:
         callback: Callable[[Delivery], Awaitable[None]],
         prefetch: int,
     ) -> Subscription:
-        """Deliver ``queue``'s messages to ``callback``, each in a task of its own."""
+        """Deliver ``queue``'s messages to ``callback``, at most ``prefetch`` unsettled."""
         q = self._queue(queue)
         subscription = Subscription(self, q, callback, prefetch)
         q.consumers.append(subscription)
@@ -239,40 +253,68 @@ class MemoryBroker:
         self._check_idle()
 
     def _dispatch(self, queue: Queue) -> None:
-        consumers = queue.consumers
-        if not (queue.ready and consumers):
-            return
-        loop = asyncio.get_running_loop()
-        while queue.ready and consumers:
-            chosen = None
-            for offset in range(len(consumers)):
-                candidate = consumers[(queue.next_consumer + offset) % len(consumers)]
-                if candidate.unacked < candidate.prefetch:
-                    chosen = candidate
-                    queue.next_consumer = (queue.next_consumer + offset + 1) % len(consumers)
-                    break
+        ready, consumers = queue.ready, queue.consumers
+        while ready and consumers:
+            chosen = _next_consumer(queue)
             if chosen is None:
                 return
-            stored = queue.ready.popleft()
+            stored = ready.popleft()
             stored.delivery_count += 1
-            if self._over_limit(queue, stored):
+            if queue.delivery_limit is not None and stored.delivery_count > queue.delivery_limit:
                 self._dead_letter(queue, stored, "delivery_limit")
                 continue
             chosen.unacked += 1
             self._unacked += 1
-            delivery = MemoryDelivery(self, queue, stored, chosen)
-            # The consumer's callback is a coroutine function (the transport takes awaitables
-            # in general); a task each, as aiormq does for RabbitMQ deliveries.
-            coroutine = cast("Coroutine[Any, Any, None]", chosen.callback(delivery))
-            task = loop.create_task(coroutine)
-            self._tasks.add(task)
-            task.add_done_callback(self._task_done)
+            chosen.deliver(MemoryDelivery(self, queue, stored, chosen))
 
-    def _task_done(self, task: asyncio.Task[None]) -> None:
+    def _start_runner(self, subscription: Subscription) -> None:
+        task = asyncio.get_running_loop().create_task(self._run(subscription))
+        self._tasks.add(task)
+        task.add_done_callback(self._runner_done)
+
+    async def _run(self, subscription: Subscription) -> None:
+        """Call ``subscription``'s callback with its buffered deliveries, one at a time."""
+        callback, queue = subscription.callback, subscription.queue
+        free = True  # this runner is counted in subscription.free
+        try:
+            while subscription.buffer:
+                delivery = subscription.buffer.popleft()
+                subscription.free -= 1
+                free = False
+                try:
+                    await callback(delivery)
+                except Exception:  # noqa: BLE001 - logged; the runner serves the next one
+                    # What the consumer did not settle stays unacknowledged, as on RabbitMQ.
+                    _log.exception("a consumer callback failed", queue=queue.name)
+                subscription.free += 1
+                free = True
+                # One delivery per turn of the event loop, as deliveries off a socket come.
+                await asyncio.sleep(0)
+        finally:
+            if free:
+                subscription.free -= 1
+            # Cut off (a drain before a stop, say): what it would have taken next gets a
+            # runner of its own.
+            subscription.wake()
+
+    def _runner_done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
-        if not task.cancelled():
-            task.exception()  # the consumer logs its own errors
         self._check_idle()
+
+
+def _next_consumer(queue: Queue) -> Subscription | None:
+    """The next consumer in turn with room in its prefetch window, if any."""
+    consumers = queue.consumers
+    count = len(consumers)
+    if count == 1:
+        only = consumers[0]
+        return only if only.unacked < only.prefetch else None
+    for offset in range(count):
+        candidate = consumers[(queue.next_consumer + offset) % count]
+        if candidate.unacked < candidate.prefetch:
+            queue.next_consumer = (queue.next_consumer + offset + 1) % count
+            return candidate
+    return None
 
 
 _BROKERS: dict[str, MemoryBroker] = {}
