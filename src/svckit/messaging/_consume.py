@@ -166,11 +166,13 @@ class Consumer:
 
     async def _wait_idle(self, timeout: float) -> bool:
         """Whether no delivery is running before ``timeout`` seconds pass."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + max(timeout, 0)
         while self._running:
             if self._idle is None or self._idle.done():
-                self._idle = asyncio.get_running_loop().create_future()
+                self._idle = loop.create_future()
             try:
-                async with asyncio.timeout(max(timeout, 0)):
+                async with asyncio.timeout_at(deadline):
                     await asyncio.shield(self._idle)
             except TimeoutError:
                 return not self._running
