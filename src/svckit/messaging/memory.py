@@ -260,7 +260,7 @@ class MemoryBroker:
                 return
             stored = ready.popleft()
             stored.delivery_count += 1
-            if queue.delivery_limit is not None and stored.delivery_count > queue.delivery_limit:
+            if self._over_limit(queue, stored):
                 self._dead_letter(queue, stored, "delivery_limit")
                 continue
             chosen.unacked += 1
