@@ -50,7 +50,11 @@ class Intake(Protocol):
 
 
 class InFlight:
-    """A set of running tasks that can be waited for, or drained under a deadline.
+    """Work in flight, in tasks, that can be waited for or drained under a deadline.
+
+    A unit of work is a whole task (`spawn`, `adopt`), or a stretch of one between `begin`
+    and `end`, for a task that does several units one after another (a transport that
+    runs deliveries one at a time in a few tasks, for example).
 
     Example:
         ```python
@@ -60,15 +64,16 @@ class InFlight:
         ```
     """
 
-    __slots__ = ("_idle", "_tasks")
+    __slots__ = ("_finished", "_idle", "_tasks")
 
     def __init__(self) -> None:
         """Start with nothing in flight."""
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._finished = 0
         self._idle: asyncio.Event | None = None
 
     def __len__(self) -> int:
-        """How many tasks are running."""
+        """How many units of work are running."""
         return len(self._tasks)
 
     def spawn(
@@ -83,22 +88,38 @@ class InFlight:
         self.adopt(task)
         return task
 
-    def _discard(self, task: asyncio.Task[Any]) -> None:
+    def adopt(self, task: asyncio.Task[Any]) -> None:
+        """Track a task created elsewhere, until it is done."""
+        self._add(task)
+        task.add_done_callback(self._task_done)
+
+    def begin(self) -> asyncio.Task[Any]:
+        """Track the current task's work from now until `end`; return the task."""
+        task = asyncio.current_task()
+        if task is None:
+            raise RuntimeError("InFlight.begin() must be called from a task")
+        self._add(task)
+        return task
+
+    def end(self, task: asyncio.Task[Any]) -> None:
+        """The work `begin` started in ``task`` is over (finished, failed or cut off)."""
         self._tasks.discard(task)
-        if not task.cancelled():
-            task.exception()
+        self._finished += 1
         if not self._tasks and self._idle is not None:
             self._idle.set()
 
-    def adopt(self, task: asyncio.Task[Any]) -> None:
-        """Track a task created elsewhere (a transport's delivery task, for example)."""
+    def _add(self, task: asyncio.Task[Any]) -> None:
         self._tasks.add(task)
         if self._idle is not None:
             self._idle.clear()
-        task.add_done_callback(self._discard)
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        if not task.cancelled():
+            task.exception()
+        self.end(task)
 
     async def wait_idle(self) -> None:
-        """Return once no task is running."""
+        """Return once no work is running."""
         if not self._tasks:
             return
         if self._idle is None:
@@ -106,17 +127,23 @@ class InFlight:
         await self._idle.wait()
 
     async def drain(self, timeout: float) -> DrainReport:
-        """Wait up to ``timeout`` seconds for the running tasks, then cancel the rest.
+        """Wait up to ``timeout`` seconds for the running work, then cancel the rest.
 
-        Returns how many finished and how many were cut off. Cancelled tasks are awaited,
-        so their clean-up (giving a message back) is done when this returns.
+        Returns how many units of work finished meanwhile and how many were cut off.
+        Cut-off tasks are awaited, so their clean-up (giving a message back) is done when
+        this returns.
         """
-        tasks = set(self._tasks)
-        if not tasks:
+        if not self._tasks:
             return DrainReport()
-        done, pending = await asyncio.wait(tasks, timeout=max(timeout, 0))
-        for task in pending:
-            task.cancel()
-        if pending:
+        finished = self._finished
+        try:
+            async with asyncio.timeout(max(timeout, 0)):
+                await self.wait_idle()
+        except TimeoutError:
+            pending = list(self._tasks)
+            for task in pending:
+                task.cancel()
             await asyncio.wait(pending)
-        return DrainReport(drained=len(done), cut_off=len(pending))
+            cut_off = len(pending)
+            return DrainReport(drained=self._finished - finished - cut_off, cut_off=cut_off)
+        return DrainReport(drained=self._finished - finished)

@@ -40,7 +40,7 @@ from svckit.core.telemetry import (
     extract_context,
     record_failure,
 )
-from svckit.core.work import DrainReport
+from svckit.core.work import DrainReport, InFlight
 from svckit.messaging._handling import (
     TRACEBACK_LIMIT,
     attempt_of,
@@ -102,11 +102,8 @@ class Consumer:
         self._telemetry = telemetry
         self._subscription: Subscription | None = None
         self._stopping = False
-        # The tasks running a delivery (a transport may run many deliveries, one after
-        # another, in one task), how many deliveries were handled, and who waits for none.
-        self._running: set[asyncio.Task[Any]] = set()
-        self._handled = 0
-        self._idle: asyncio.Future[None] | None = None
+        # A delivery each: a transport may run several, one after another, in one task.
+        self._work = InFlight()
         self._limit = (
             asyncio.Semaphore(spec.concurrency)
             if spec.concurrency is not None and spec.concurrency < spec.prefetch
@@ -148,43 +145,13 @@ class Consumer:
             await self._subscription.cancel()
 
     async def drain(self, timeout: float) -> DrainReport:
-        """Wait for in-flight handlers; cut off the rest, which return to the broker.
-
-        Returns how many deliveries were handled while draining and how many were cut
-        off. Cut-off handlers have given their messages back when this returns.
-        """
-        if not self._running:
-            return DrainReport()
-        handled = self._handled
-        if not await self._wait_idle(timeout):
-            cut = list(self._running)
-            for task in cut:
-                task.cancel()
-            await asyncio.wait(cut)
-            return DrainReport(drained=self._handled - handled, cut_off=len(cut))
-        return DrainReport(drained=self._handled - handled)
-
-    async def _wait_idle(self, timeout: float) -> bool:
-        """Whether no delivery is running before ``timeout`` seconds pass."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + max(timeout, 0)
-        while self._running:
-            if self._idle is None or self._idle.done():
-                self._idle = loop.create_future()
-            try:
-                async with asyncio.timeout_at(deadline):
-                    await asyncio.shield(self._idle)
-            except TimeoutError:
-                return not self._running
-        return True
+        """Wait for in-flight handlers; cut off the rest, which return to the broker."""
+        return await self._work.drain(timeout)
 
     # ------------------------------------------------------------------ one delivery
 
     async def _on_delivery(self, delivery: Delivery) -> None:
-        task = asyncio.current_task()
-        assert task is not None  # noqa: S101 - transports run deliveries in tasks
-        running = self._running
-        running.add(task)
+        task = self._work.begin()
         try:
             if self._stopping:
                 await delivery.nack(requeue=True)
@@ -235,11 +202,8 @@ class Consumer:
                 detach(context_token)
                 if span is not None:
                     span.end()
-            self._handled += 1
         finally:
-            running.discard(task)
-            if not running and self._idle is not None and not self._idle.done():
-                self._idle.set_result(None)
+            self._work.end(task)
 
     async def _process(self, delivery: Delivery, attempt: int) -> None:
         handler = self.handler

@@ -134,7 +134,7 @@ class MemoryBroker:
         targets = {queue for pattern, queue in bindings if topic_matches(pattern, routing_key)}
         if len(self._routes) >= _ROUTES_KEPT:  # many distinct topics: start over
             self._routes.clear()
-        route = self._routes[exchange, routing_key] = tuple(sorted(targets))
+        self._routes[exchange, routing_key] = route = tuple(sorted(targets))
         return route
 
     def messages(self, queue: str) -> list[Outgoing]:
