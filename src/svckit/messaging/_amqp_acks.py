@@ -136,15 +136,22 @@ class AmqpDelivery:
     __slots__ = (
         "_acks",
         "_settled",
+        "app_id",
         "body",
+        "content_encoding",
+        "content_type",
         "correlation_id",
+        "expiration",
         "headers",
         "message_id",
+        "priority",
         "redelivered",
+        "reply_to",
         "routing_key",
         "tag",
         "timestamp",
         "type",
+        "user_id",
     )
 
     def __init__(self, message: DeliveredMessage, acks: Acks) -> None:
@@ -157,6 +164,13 @@ class AmqpDelivery:
         self.correlation_id: str | None = properties.correlation_id
         self.timestamp: datetime | None = properties.timestamp
         self.redelivered: bool = bool(message.redelivered)
+        self.content_type: str | None = properties.content_type
+        self.content_encoding: str | None = properties.content_encoding
+        self.priority: int | None = properties.priority
+        self.expiration: str | None = properties.expiration
+        self.reply_to: str | None = properties.reply_to
+        self.app_id: str | None = properties.app_id
+        self.user_id: str | None = properties.user_id
         self.tag: int = message.delivery_tag or 0
         self._acks = acks
         self._settled = False

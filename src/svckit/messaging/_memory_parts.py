@@ -43,7 +43,13 @@ class Stored:
     type: str | None
     correlation_id: str | None
     timestamp: datetime | None
-    content_type: str
+    content_type: str | None
+    content_encoding: str | None = None
+    priority: int | None = None
+    expiration: str | None = None
+    reply_to: str | None = None
+    app_id: str | None = None
+    user_id: str | None = None
     redelivered: bool = False
     delivery_count: int = 0
     position: int = 0  # order of arrival in its queue; a requeued message goes back there
@@ -70,14 +76,21 @@ class MemoryDelivery:
         "_settled",
         "_stored",
         "_subscription",
+        "app_id",
         "body",
+        "content_encoding",
+        "content_type",
         "correlation_id",
+        "expiration",
         "headers",
         "message_id",
+        "priority",
         "redelivered",
+        "reply_to",
         "routing_key",
         "timestamp",
         "type",
+        "user_id",
     )
 
     def __init__(
@@ -104,6 +117,13 @@ class MemoryDelivery:
         self.correlation_id = stored.correlation_id
         self.timestamp = stored.timestamp
         self.redelivered = stored.redelivered
+        self.content_type = stored.content_type
+        self.content_encoding = stored.content_encoding
+        self.priority = stored.priority
+        self.expiration = stored.expiration
+        self.reply_to = stored.reply_to
+        self.app_id = stored.app_id
+        self.user_id = stored.user_id
 
     def _settle(self) -> bool:
         """Mark settled; False when the broker already took the message back."""
@@ -258,6 +278,12 @@ def stored_copy(message: Outgoing) -> Stored:
         correlation_id=message.correlation_id,
         timestamp=message.timestamp,
         content_type=message.content_type,
+        content_encoding=message.content_encoding,
+        priority=message.priority,
+        expiration=message.expiration,
+        reply_to=message.reply_to,
+        app_id=message.app_id,
+        user_id=message.user_id,
     )
 
 
@@ -271,4 +297,10 @@ def to_outgoing(stored: Stored) -> Outgoing:
         correlation_id=stored.correlation_id,
         headers=dict(stored.headers),
         content_type=stored.content_type,
+        content_encoding=stored.content_encoding,
+        priority=stored.priority,
+        expiration=stored.expiration,
+        reply_to=stored.reply_to,
+        app_id=stored.app_id,
+        user_id=stored.user_id,
     )

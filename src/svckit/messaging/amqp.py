@@ -196,6 +196,12 @@ class AmqpTransport:
         """Publish persistently and wait for the confirm; resend after a lost connection."""
         properties = spec.Basic.Properties(
             content_type=message.content_type,
+            content_encoding=message.content_encoding,
+            priority=message.priority,
+            expiration=message.expiration,
+            reply_to=message.reply_to,
+            app_id=message.app_id,
+            user_id=message.user_id,
             delivery_mode=2,
             headers=message.headers,
             message_id=message.message_id,

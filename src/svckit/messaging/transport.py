@@ -62,7 +62,13 @@ class Outgoing:
     type: str | None = None
     correlation_id: str | None = None
     headers: dict[str, Any] = field(default_factory=dict)
-    content_type: str = "application/json"
+    content_type: str | None = "application/json"
+    content_encoding: str | None = None
+    priority: int | None = None
+    expiration: str | None = None
+    reply_to: str | None = None
+    app_id: str | None = None
+    user_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +101,11 @@ class QueueSpec:
 
 
 class Delivery(Protocol):
-    """A message handed to a consumer, to be settled exactly once."""
+    """A message handed to a consumer, to be settled exactly once.
+
+    The attributes are the message's AMQP properties as they arrived (foreign input:
+    validate before use); ``headers`` are its application headers.
+    """
 
     body: bytes
     routing_key: str
@@ -105,6 +115,13 @@ class Delivery(Protocol):
     correlation_id: str | None
     timestamp: datetime | None
     redelivered: bool
+    content_type: str | None
+    content_encoding: str | None
+    priority: int | None
+    expiration: str | None
+    reply_to: str | None
+    app_id: str | None
+    user_id: str | None
 
     async def ack(self) -> None:
         """The message is done with: the broker forgets it."""
