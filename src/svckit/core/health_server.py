@@ -129,10 +129,12 @@ class HealthServer:
         task = asyncio.current_task()
         if task is not None:
             self._connections.add(task)
+        answered = False
         try:
             await self._exchange(reader, writer)
-        except ConnectionError:
-            pass  # the peer went away: there is no one to answer, and nothing to report
+            answered = True
+        except (ConnectionError, TimeoutError):
+            pass  # the peer went away, or does not read: no one to answer, nothing to report
         except asyncio.CancelledError:
             # Cancelled by __aexit__: the connection ends here. (Ending the task cancelled
             # would make asyncio 3.11 log an error for every connection still open.)
@@ -141,7 +143,10 @@ class HealthServer:
         finally:
             if task is not None:
                 self._connections.discard(task)
-            writer.close()
+            if answered:
+                writer.close()  # after what is written has gone out
+            else:
+                writer.transport.abort()  # at once: a peer that does not read cannot hold it
             with contextlib.suppress(ConnectionError):
                 await writer.wait_closed()
 
