@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from svckit import ServiceSettings
+from svckit.core import health_server
 from svckit.messaging import Bus, Event
 from svckit.worker import WorkerSettings
 
@@ -81,3 +82,9 @@ async def test_an_exchange_declared_otherwise_is_refused_as_the_messaging_page_s
         finally:
             cleanup = await connection.channel()
             await cleanup.exchange_delete(name)
+
+
+def test_the_health_server_limits_are_the_ones_the_scaling_how_to_gives() -> None:
+    how_to = page("how-to/scaling-out.md")
+    assert f"a request head over {health_server.MAX_REQUEST // 1024} KiB gets 431" in how_to
+    assert f"not sent within {health_server.READ_TIMEOUT:g} seconds gets 408" in how_to
