@@ -25,6 +25,7 @@ assert "dev-only-jwt-secret" not in message  # the message never shows a secret
 # In a real deployment these come from the orchestrator's secret store.
 os.environ.update(
     USERS_ENVIRONMENT="production",
+    USERS_SERVICE_NAME="users",
     USERS_BUS_URL="amqp://users:s3cret@rabbit.internal:5672/",
     USERS_CACHE_URL="redis://redis.internal:6379/0",
     USERS_DATABASE_URL="postgresql+asyncpg://users:s3cret@db.internal/users",

@@ -31,7 +31,9 @@ async def test_a_body_of_the_wrong_shape_ends_in_the_dead_letters_with_the_reaso
 
         [letter] = harness.dead_letters("make_thumbnail")
         assert letter.error_type == "svckit.core.errors.DecodeError"
-        assert "key: Input should be a valid string" in letter.error_message
+        # Where the body is wrong, not what it holds: the values may be personal data.
+        assert letter.error_message.startswith("1 validation error(s): key")
+        assert "7" not in letter.error_message
 
 
 async def test_the_properties_are_sent_as_given_and_nothing_is_added() -> None:
