@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING
 
 from svckit.core.errors import MessagingError, UnroutableError
 from svckit.core.health import Health
-from svckit.core.logging import get_logger
 from svckit.messaging._memory_parts import (
     MemoryDelivery,
     Queue,
@@ -37,8 +36,6 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
     from svckit.messaging.transport import Delivery, Outgoing
-
-_log = get_logger("svckit.memory")
 
 __all__ = ["PUBLISHED_KEPT", "MemoryBroker", "MemoryTransport", "broker_for", "forget_broker"]
 
@@ -267,37 +264,11 @@ class MemoryBroker:
             self._unacked += 1
             chosen.deliver(MemoryDelivery(self, queue, stored, chosen))
 
-    def _start_runner(self, subscription: Subscription) -> None:
-        task = asyncio.get_running_loop().create_task(self._run(subscription))
+    def _track(self, task: asyncio.Task[None]) -> None:
         self._tasks.add(task)
-        task.add_done_callback(self._runner_done)
+        task.add_done_callback(self._task_done)
 
-    async def _run(self, subscription: Subscription) -> None:
-        """Call ``subscription``'s callback with its buffered deliveries, one at a time."""
-        callback, queue = subscription.callback, subscription.queue
-        free = True  # this runner is counted in subscription.free
-        try:
-            while subscription.buffer:
-                delivery = subscription.buffer.popleft()
-                subscription.free -= 1
-                free = False
-                try:
-                    await callback(delivery)
-                except Exception:  # noqa: BLE001 - logged; the runner serves the next one
-                    # What the consumer did not settle stays unacknowledged, as on RabbitMQ.
-                    _log.exception("a consumer callback failed", queue=queue.name)
-                subscription.free += 1
-                free = True
-                # One delivery per turn of the event loop, as deliveries off a socket come.
-                await asyncio.sleep(0)
-        finally:
-            if free:
-                subscription.free -= 1
-            # Cut off (a drain before a stop, say): what it would have taken next gets a
-            # runner of its own.
-            subscription.wake()
-
-    def _runner_done(self, task: asyncio.Task[None]) -> None:
+    def _task_done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
         self._check_idle()
 
