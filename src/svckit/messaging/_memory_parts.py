@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from svckit.core.errors import MessagingError
 from svckit.core.logging import get_logger
-from svckit.messaging.transport import Outgoing
+from svckit.messaging.transport import Outgoing, QueueType
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Mapping
@@ -62,12 +62,18 @@ class Stored:
 @dataclass(slots=True)
 class Queue:
     name: str
+    queue_type: QueueType = QueueType.QUORUM
     dead_letter: str | None = None  # queue name, through the default exchange
     ttl_ms: int | None = None
     delivery_limit: int | None = None
     ready: deque[Stored] = field(default_factory=deque)
     consumers: list[Subscription] = field(default_factory=list)
     next_consumer: int = 0
+
+    @property
+    def arguments(self) -> tuple[QueueType, str | None, int | None, int | None]:
+        """What a second declaration must repeat (RabbitMQ's x-arguments)."""
+        return (self.queue_type, self.dead_letter, self.ttl_ms, self.delivery_limit)
 
 
 class MemoryDelivery:

@@ -18,7 +18,7 @@ import itertools
 from collections import deque
 from typing import TYPE_CHECKING
 
-from svckit.core.errors import MessagingError, UnroutableError
+from svckit.core.errors import ConfigurationError, MessagingError, UnroutableError
 from svckit.core.health import Health
 from svckit.messaging._memory_parts import (
     MemoryDelivery,
@@ -80,13 +80,28 @@ class MemoryBroker:
         self,
         name: str,
         *,
+        queue_type: QueueType = QueueType.QUORUM,
         dead_letter: str | None = None,
         ttl_ms: int | None = None,
         delivery_limit: int | None = None,
     ) -> None:
-        """Declare a queue (idempotent: a second declaration keeps the first's settings)."""
-        if name not in self._queues:
-            self._queues[name] = Queue(name, dead_letter, ttl_ms, delivery_limit)
+        """Declare a queue; declaring it again with the same arguments does nothing.
+
+        Raises:
+            ConfigurationError: the queue exists with other arguments (queue type,
+                dead-letter target, message TTL or delivery limit), which RabbitMQ
+                refuses too (``PRECONDITION_FAILED``) as it cannot change them in place.
+        """
+        wanted = Queue(name, queue_type, dead_letter, ttl_ms, delivery_limit)
+        existing = self._queues.get(name)
+        if existing is None:
+            self._queues[name] = wanted
+        elif existing.arguments != wanted.arguments:
+            raise ConfigurationError(
+                f"queue {name!r} already exists with other arguments "
+                f"({_describe(existing)}) than {_describe(wanted)}; RabbitMQ cannot "
+                "change them in place: drain and delete the queue, or keep the old settings",
+            )
 
     def bind(self, exchange: str, queue: str, pattern: str) -> None:
         """Route messages whose topic matches ``pattern`` from ``exchange`` to ``queue``."""
@@ -273,6 +288,14 @@ class MemoryBroker:
         self._check_idle()
 
 
+def _describe(queue: Queue) -> str:
+    queue_type, dead_letter, ttl_ms, limit = queue.arguments
+    return (
+        f"queue_type={queue_type.value!r}, dead_letter={dead_letter!r}, "
+        f"ttl_ms={ttl_ms}, delivery_limit={limit}"
+    )
+
+
 def _next_consumer(queue: Queue) -> Subscription | None:
     """The next consumer in turn with room in its prefetch window, if any."""
     consumers = queue.consumers
@@ -345,11 +368,17 @@ class MemoryTransport:
         self.broker.declare_exchange(name)
 
     async def declare_queue(self, spec: QueueSpec) -> None:
-        """Declare the queue, its bindings and its dead-letter queue."""
-        self.broker.declare_queue(spec.dead_letter_queue)
+        """Declare the queue, its bindings and its dead-letter queue.
+
+        Raises:
+            ConfigurationError: the queue (or its dead-letter queue) exists with other
+                arguments, as the RabbitMQ transport raises.
+        """
+        self.broker.declare_queue(spec.dead_letter_queue, queue_type=spec.queue_type)
         limit = spec.delivery_limit if spec.queue_type is QueueType.QUORUM else None
         self.broker.declare_queue(
             spec.name,
+            queue_type=spec.queue_type,
             dead_letter=spec.dead_letter_queue,
             delivery_limit=limit,
         )
@@ -359,7 +388,9 @@ class MemoryTransport:
     async def declare_delay_queue(self, spec: QueueSpec, delay_ms: int) -> str:
         """Declare a queue whose messages return to ``spec.name`` after ``delay_ms``."""
         name = spec.delay_queue(delay_ms)
-        self.broker.declare_queue(name, dead_letter=spec.name, ttl_ms=delay_ms)
+        self.broker.declare_queue(
+            name, queue_type=spec.queue_type, dead_letter=spec.name, ttl_ms=delay_ms
+        )
         return name
 
     async def publish(self, exchange: str, message: Outgoing, *, mandatory: bool) -> None:
