@@ -6,13 +6,15 @@ import asyncio
 import contextvars
 import json
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import structlog
 from structlog.testing import capture_logs
 
+from svckit import PublishError
 from svckit.core.logging import bind_context, bound
 from svckit.messaging import Bus, Event, Outgoing, consumer
 from svckit.messaging.memory import (
@@ -235,3 +237,37 @@ async def test_a_handler_does_not_run_in_the_publishers_context() -> None:
         await c.stop()
     assert [var for var, _ in seen] == ["", ""]
     assert all("user" not in fields for _, fields in seen)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param({"expiration": "soon"}, id="expiration-not-digits"),
+        pytest.param({"expiration": "-5"}, id="expiration-negative"),
+        pytest.param({"expiration": "１０"}, id="expiration-not-ascii"),  # noqa: RUF001
+        pytest.param({"priority": 256}, id="priority-too-high"),
+        pytest.param({"priority": -1}, id="priority-negative"),
+    ],
+)
+async def test_properties_rabbitmq_refuses_are_refused(change: dict[str, Any]) -> None:
+    transport = await _one_queue()
+    with pytest.raises(PublishError, match="invalid"):
+        await transport.publish("ex", replace(_message(1), **change), mandatory=True)
+    assert transport.broker.published_count == 0
+
+
+async def test_a_message_whose_expiration_ran_out_is_dead_lettered_not_delivered() -> None:
+    transport = await _one_queue()
+    await transport.declare_queue(QueueSpec(name="q2", exchange="ex", patterns=("late.#",)))
+    await transport.publish("ex", replace(_message(1, "late.one"), expiration="0"), mandatory=True)
+    await transport.publish(
+        "ex", replace(_message(2, "late.two"), expiration="600000"), mandatory=True
+    )
+    delivery = await transport.get("q2")
+    assert delivery is not None
+    assert delivery.message_id == "m2"  # m1 expired at the head of the queue
+    [dead] = transport.broker.messages("q2.dlq")
+    assert dead.message_id == "m1"
+    assert dead.expiration is None
+    assert dead.headers["x-death"][0]["reason"] == "expired"
+    assert dead.headers["x-death"][0]["original-expiration"] == "0"

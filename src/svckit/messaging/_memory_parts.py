@@ -57,6 +57,9 @@ class Stored:
     redelivered: bool = False
     delivery_count: int = 0
     position: int = 0  # order of arrival in its queue; a requeued message goes back there
+    # When its own expiration runs out (loop time), set as it enters a queue; it is
+    # dead-lettered as expired when it reaches the head of the queue, as RabbitMQ does.
+    expires_at: float | None = None
 
 
 @dataclass(slots=True)
@@ -260,6 +263,12 @@ def record_death(stored: Stored, queue: str, reason: str) -> None:
         deaths.remove(entry)
     entry["count"] = int(entry["count"]) + 1
     entry["time"] = datetime.now(UTC)
+    if stored.expiration is not None:
+        # RabbitMQ moves the expiration into the death record, so that the message does
+        # not expire again in the queue it goes to.
+        entry["original-expiration"] = stored.expiration
+        stored.expiration = None
+    stored.expires_at = None
     stored.headers["x-death"] = [entry, *deaths]
 
 

@@ -18,7 +18,12 @@ import itertools
 from collections import deque
 from typing import TYPE_CHECKING
 
-from svckit.core.errors import ConfigurationError, MessagingError, UnroutableError
+from svckit.core.errors import (
+    ConfigurationError,
+    MessagingError,
+    PublishError,
+    UnroutableError,
+)
 from svckit.core.health import Health
 from svckit.messaging._memory_parts import (
     MemoryDelivery,
@@ -43,6 +48,8 @@ __all__ = ["PUBLISHED_KEPT", "MemoryBroker", "MemoryTransport", "broker_for", "f
 PUBLISHED_KEPT = 10_000
 #: How many routing decisions a broker remembers.
 _ROUTES_KEPT = 4096
+#: The largest priority an AMQP message can carry (an octet).
+_MAX_PRIORITY = 255
 
 
 class MemoryBroker:
@@ -124,7 +131,13 @@ class MemoryBroker:
     # ------------------------------------------------------------------ messages
 
     def publish(self, exchange: str, message: Outgoing, *, mandatory: bool) -> None:
-        """Route ``message``; raise `UnroutableError` if ``mandatory`` and no queue takes it."""
+        """Route ``message``; raise `UnroutableError` if ``mandatory`` and no queue takes it.
+
+        Raises:
+            PublishError: a property RabbitMQ refuses (see `MemoryTransport.publish`).
+        """
+        if message.expiration is not None or message.priority is not None:
+            _check_properties(message)
         targets = self._routes.get((exchange, message.routing_key))
         if targets is None:
             targets = self._route(exchange, message.routing_key)
@@ -172,9 +185,9 @@ class MemoryBroker:
     def get(self, queue: str) -> MemoryDelivery | None:
         """Take one message without a consumer; settle it like any delivery."""
         q = self._queue(queue)
-        if not q.ready:
+        stored = self._take(q)
+        if stored is None:
             return None
-        stored = q.ready.popleft()
         stored.delivery_count += 1
         self._unacked += 1
         return MemoryDelivery(self, q, stored, None)
@@ -228,9 +241,21 @@ class MemoryBroker:
                 if not waiter.done():
                     waiter.set_result(None)
 
+    def _take(self, queue: Queue) -> Stored | None:
+        """The message at the head of ``queue``, past those whose expiration ran out."""
+        ready = queue.ready
+        while ready:
+            stored = ready.popleft()
+            if stored.expires_at is None or stored.expires_at > asyncio.get_running_loop().time():
+                return stored
+            self._dead_letter(queue, stored, "expired")
+        return None
+
     def _enqueue(self, queue: Queue, stored: Stored) -> None:
         stored.position = next(self._positions)
         queue.ready.append(stored)
+        if stored.expiration is not None and stored.expires_at is None:
+            stored.expires_at = asyncio.get_running_loop().time() + int(stored.expiration) / 1000
         if queue.ttl_ms is not None:
             loop = asyncio.get_running_loop()
             handle: asyncio.TimerHandle
@@ -270,7 +295,9 @@ class MemoryBroker:
             chosen = _next_consumer(queue)
             if chosen is None:
                 return
-            stored = ready.popleft()
+            stored = self._take(queue)
+            if stored is None:
+                return
             stored.delivery_count += 1
             if self._over_limit(queue, stored):
                 self._dead_letter(queue, stored, "delivery_limit")
@@ -286,6 +313,15 @@ class MemoryBroker:
     def _task_done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
         self._check_idle()
+
+
+def _check_properties(message: Outgoing) -> None:
+    expiration = message.expiration
+    if expiration is not None and not (expiration.isascii() and expiration.isdigit()):
+        # RabbitMQ closes the channel: PRECONDITION_FAILED - invalid expiration.
+        raise PublishError(f"invalid expiration {expiration[:40]!r}: milliseconds, as digits")
+    if message.priority is not None and not 0 <= message.priority <= _MAX_PRIORITY:
+        raise PublishError(f"invalid priority {message.priority}: 0 to {_MAX_PRIORITY}")
 
 
 def _describe(queue: Queue) -> str:
@@ -394,7 +430,13 @@ class MemoryTransport:
         return name
 
     async def publish(self, exchange: str, message: Outgoing, *, mandatory: bool) -> None:
-        """Route the message; the embedded broker confirms at once."""
+        """Route the message; the embedded broker confirms at once.
+
+        Raises:
+            PublishError: a property RabbitMQ refuses (an expiration that is not a
+                whole number of milliseconds, a priority outside 0-255).
+            UnroutableError: ``mandatory`` and no queue takes the message.
+        """
         self.broker.publish(exchange, message, mandatory=mandatory)
 
     async def consume(
