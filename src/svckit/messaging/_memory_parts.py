@@ -19,7 +19,7 @@ from svckit.messaging.transport import Outgoing, QueueType
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Mapping
 
-    from svckit.messaging.memory import MemoryBroker
+    from svckit.messaging._memory_broker import MemoryBroker
     from svckit.messaging.transport import Delivery
 
 _log = get_logger("svckit.memory")
