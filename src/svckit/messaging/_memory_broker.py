@@ -287,8 +287,8 @@ class MemoryBroker:
             chosen = _next_consumer(queue)
             if chosen is None:
                 return
-            stored = self._take(queue)
-            if stored is None:
+            stored: Stored | None = ready.popleft() if ready[0].expires_at is None else None
+            if stored is None and (stored := self._take(queue)) is None:
                 return
             stored.delivery_count += 1
             if self._over_limit(queue, stored):

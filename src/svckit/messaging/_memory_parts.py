@@ -192,6 +192,7 @@ class Subscription:
         "broker",
         "callback",
         "context",
+        "loop",
         "pending",
         "prefetch",
         "queue",
@@ -216,6 +217,7 @@ class Subscription:
         # Delivered, but their task has not started: `cancel` gives them back unseen.
         self.pending: dict[MemoryDelivery, asyncio.Task[None]] = {}
         self.context = contextvars.copy_context()
+        self.loop = asyncio.get_running_loop()
         self.tag = next(broker._tags)  # noqa: SLF001
 
     @property
@@ -223,9 +225,7 @@ class Subscription:
         return self in self.queue.consumers
 
     def deliver(self, delivery: MemoryDelivery) -> None:
-        task = asyncio.get_running_loop().create_task(
-            self._call(delivery), context=self.context.copy()
-        )
+        task = self.loop.create_task(self._call(delivery), context=self.context.copy())
         self.pending[delivery] = task
         self.broker._track(task)  # noqa: SLF001
 
