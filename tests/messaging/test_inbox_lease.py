@@ -4,19 +4,44 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from typing import TYPE_CHECKING
 
 import pytest
 
-from svckit.messaging import Bus, Event, MemoryInbox, consumer
+from svckit.cache import Cache
+from svckit.messaging import Bus, Event, KeyValueInbox, MemoryInbox, consumer
 from svckit.messaging.memory import MemoryTransport
 from tests.messaging.conftest import eventually
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from svckit.messaging import IdempotencyStore
 
 
 class Slow(Event, topic="lease.slow"):
     n: int
 
 
-async def test_a_handler_longer_than_its_lease_does_not_run_twice() -> None:
+@pytest.fixture(
+    params=[
+        pytest.param("memory", id="memory-inbox"),
+        pytest.param("redis", id="redis-cache", marks=pytest.mark.redis),
+    ],
+)
+async def inbox(request: pytest.FixtureRequest) -> AsyncIterator[IdempotencyStore]:
+    if request.param == "memory":
+        yield MemoryInbox()
+        return
+    namespace = f"lease-test-{uuid.uuid4().hex[:8]}"
+    async with Cache.from_url("redis://127.0.0.1:6379/0", namespace=namespace) as cache:
+        yield KeyValueInbox(cache)
+        await cache.clear()
+
+
+async def test_a_handler_longer_than_its_lease_does_not_run_twice(
+    inbox: IdempotencyStore,
+) -> None:
     started: list[int] = []
     finish = asyncio.Event()
 
@@ -26,7 +51,7 @@ async def test_a_handler_longer_than_its_lease_does_not_run_twice() -> None:
         await finish.wait()
 
     transport = MemoryTransport(f"memory://{uuid.uuid4().hex}")
-    bus = Bus(service="lease", transport=transport, inbox=MemoryInbox())
+    bus = Bus(service="lease", transport=transport, inbox=inbox)
     c = bus.add_consumer(slow)
     broker = transport.broker
 
