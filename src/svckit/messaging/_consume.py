@@ -19,6 +19,8 @@ any point means a redelivery, never a loss.
 from __future__ import annotations
 
 import asyncio
+import itertools
+import secrets
 import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -63,14 +65,30 @@ if TYPE_CHECKING:
 
 _log = get_logger("svckit.consumer")
 
-#: How long an idempotency claim lasts while a handler runs.
-INBOX_LEASE = 60.0
 #: How long a duplicate waits when another consumer holds its message id.
 BUSY_DELAY = 1.0
 #: The longest pause before a message whose outcome could not be recorded goes back.
 GIVE_BACK_PAUSE = 5.0
+
+
+class _Claim:
+    """An idempotent consumer's lease on a message id, renewed while the handler runs."""
+
+    __slots__ = ("holder", "key", "renewal")
+
+    def __init__(self, key: str, holder: str) -> None:
+        self.key = key
+        self.holder = holder
+        self.renewal: asyncio.Task[None] | None = None
+
+    def stop_renewing(self) -> None:
+        if self.renewal is not None:
+            self.renewal.cancel()
+            self.renewal = None
+
+
 #: What `Consumer._claim` returns for a message it settled itself.
-_SETTLED = "\x00settled"
+_SETTLED = _Claim("", "")
 
 
 class Consumer:
@@ -110,6 +128,9 @@ class Consumer:
             else None
         )
         self._delay_queues: dict[int, str] = {}
+        # Inbox claims name their holder: this consumer, then a count of its deliveries.
+        self._holder = f"{secrets.token_hex(6)}-"
+        self._claims = itertools.count()
         self._attributes = {
             MESSAGING_SYSTEM: "rabbitmq",
             MESSAGING_DESTINATION_NAME: self.name,
@@ -239,19 +260,21 @@ class Consumer:
         await delivery.ack()
         self._telemetry.processed.add(1, self._metric_attributes)
 
-    async def _claim(self, delivery: Delivery, attempt: int) -> str | None:
+    async def _claim(self, delivery: Delivery, attempt: int) -> _Claim | None:
         """Ask the inbox about an idempotent consumer's message.
 
-        Returns the inbox key to complete or release, None when there is nothing to
-        record, or `_SETTLED` when the message was dealt with here (a duplicate).
+        Returns the claim to complete or release (renewed meanwhile), None when there is
+        nothing to record, or `_SETTLED` when the message was dealt with here (a
+        duplicate).
         """
         if not self.handler.spec.idempotent or not delivery.message_id:
             # A message without an id cannot be told from another: it is processed.
             return None
         assert self._inbox is not None  # noqa: S101 - checked in __init__
-        key = f"{self.name}:{delivery.message_id}"
+        claim = _Claim(f"{self.name}:{delivery.message_id}", f"{self._holder}{next(self._claims)}")
+        lease = self.handler.spec.idempotency_lease
         try:
-            state = await self._inbox.begin(key, INBOX_LEASE)
+            state = await self._inbox.begin(claim.key, lease, holder=claim.holder)
         except Exception:  # noqa: BLE001 - the inbox is a best effort on top of at-least-once
             _log.warning("idempotency inbox unavailable; processing without it", exc_info=True)
             return None
@@ -262,12 +285,31 @@ class Consumer:
         if state == "busy":
             await self._retry(delivery, attempt, BUSY_DELAY)
             return _SETTLED
-        return key
+        claim.renewal = asyncio.get_running_loop().create_task(self._renew(claim, lease))
+        return claim
 
-    async def _complete(self, key: str) -> None:
+    async def _renew(self, claim: _Claim, lease: float) -> None:
+        """Keep ``claim`` alive while the handler runs: renew it every third of the lease."""
         assert self._inbox is not None  # noqa: S101
+        while True:
+            await asyncio.sleep(lease / 3)
+            try:
+                held = await self._inbox.renew(claim.key, lease, holder=claim.holder)
+            except Exception:  # noqa: BLE001 - tried again at the next third
+                _log.warning("could not renew the idempotency lease", exc_info=True)
+                continue
+            if not held:
+                _log.warning(
+                    "the idempotency lease was lost while the handler ran; "
+                    "a duplicate of the message may run meanwhile",
+                )
+                return
+
+    async def _complete(self, claim: _Claim) -> None:
+        assert self._inbox is not None  # noqa: S101
+        claim.stop_renewing()
         try:
-            await self._inbox.complete(key, self.handler.spec.idempotency_ttl)
+            await self._inbox.complete(claim.key, self.handler.spec.idempotency_ttl)
         except Exception:  # noqa: BLE001 - the work is done; a duplicate may run again later
             _log.warning("could not record the message as processed", exc_info=True)
 
@@ -291,10 +333,11 @@ class Consumer:
         else:
             await handler.func(message, incoming)
 
-    async def _release(self, key: str) -> None:
+    async def _release(self, claim: _Claim) -> None:
         assert self._inbox is not None  # noqa: S101
+        claim.stop_renewing()
         try:
-            await self._inbox.release(key)
+            await self._inbox.release(claim.key, holder=claim.holder)
         except Exception:  # noqa: BLE001 - the lease expires by itself
             _log.warning("could not release the idempotency claim", exc_info=True)
 

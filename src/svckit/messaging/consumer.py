@@ -89,6 +89,9 @@ class ConsumerSpec:
         delivery_limit: Deliveries after which the broker dead-letters a message that
             keeps crashing its consumer (quorum queues).
         idempotency_ttl: Seconds a processed message id is remembered.
+        idempotency_lease: Seconds an idempotent consumer's claim on a message id lasts
+            unless renewed; it is renewed every third of that while the handler runs,
+            and it is how long a redelivered message waits after its consumer died.
     """
 
     patterns: tuple[str, ...] = ()
@@ -100,6 +103,7 @@ class ConsumerSpec:
     queue_type: QueueType = QueueType.QUORUM
     delivery_limit: int = 20
     idempotency_ttl: float = 7 * 24 * 3600
+    idempotency_lease: float = 30.0
 
     def __post_init__(self) -> None:
         """Check the numbers and patterns."""
@@ -111,6 +115,8 @@ class ConsumerSpec:
             raise ValueError("concurrency must be between 1 and prefetch")
         if self.delivery_limit < 1:
             raise ValueError("delivery_limit must be at least 1")
+        if not self.idempotency_lease > 0:
+            raise ValueError("idempotency_lease must be positive")
 
 
 def consumer(
@@ -123,6 +129,7 @@ def consumer(
     queue_type: QueueType | str = QueueType.QUORUM,
     delivery_limit: int = 20,
     idempotency_ttl: float = 7 * 24 * 3600,
+    idempotency_lease: float = 30.0,
 ) -> Callable[[F], F]:
     """Mark an async function or method as a message consumer.
 
@@ -139,6 +146,9 @@ def consumer(
         delivery_limit: Deliveries before the broker dead-letters a message that keeps
             crashing the process.
         idempotency_ttl: Seconds a processed id is remembered.
+        idempotency_lease: Seconds a claim on a message id lasts unless renewed (it is
+            renewed while the handler runs); a message whose consumer died waits this
+            long before another consumer takes it.
     """
     spec = ConsumerSpec(
         patterns=patterns,
@@ -150,6 +160,7 @@ def consumer(
         queue_type=QueueType(queue_type),
         delivery_limit=delivery_limit,
         idempotency_ttl=idempotency_ttl,
+        idempotency_lease=idempotency_lease,
     )
 
     def mark(func: F) -> F:
