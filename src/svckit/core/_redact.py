@@ -118,6 +118,7 @@ _AFTER_KEY = re.compile(
 # them is far cheaper than running the patterns, and most text has none.
 _KEY_HINT = re.compile("pass|pwd|secret|token|key|cookie|jwt|credential|session")
 # The shortest bot token: one digit, a colon and thirty characters.
+_DIGIT_COLON = re.compile(r"\d:")
 _BOT_TOKEN_MIN_LENGTH = 32
 # Keys whose values svckit's own processors write; they never hold a secret.
 _OWN_KEYS = frozenset({"level", "logger", "service", "span_id", "timestamp", "trace_id"})
@@ -186,7 +187,7 @@ def _redact(text: str) -> str:
     lower = text.lower()
     if "://" in text:
         text = _URL_PASSWORD.sub(rf"\g<1>{MASK}@", text)
-    if len(text) >= _BOT_TOKEN_MIN_LENGTH and ":" in text:
+    if len(text) >= _BOT_TOKEN_MIN_LENGTH and _DIGIT_COLON.search(text):
         text = _BOT_TOKEN.sub(rf"\g<1>:{MASK}", text)
     if "authori" in lower:
         text = _AUTH_HEADER.sub(_masked_header, text)
