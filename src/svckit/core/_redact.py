@@ -51,15 +51,20 @@ TRACEBACK_LIMIT = 8192
 # Log keys holding a rendered exception or stack (structlog's format_exc_info and
 # StackInfoRenderer write them), which get the larger limit.
 _TRACEBACK_KEYS = frozenset({"exception", "stack"})
-# A cut prefers the last whitespace this close before the limit, so that no word (and no
-# secret) is cut in two; a longer run without one is cut hard, and redaction then reads
-# this far past the cut, so that a secret straddling it is still seen whole.
+# Text is read up to this many times its limit (redaction costs what it reads), then
+# cut at the limit, preferably at the last whitespace this close before it, so that no
+# word is cut in two.
+_READ_FACTOR = 4
 _MARGIN = 512
 # Containers in a log line keep this many items, nested this deep; mapping keys are cut
 # at this length.
 _MAX_ITEMS = 100
 _MAX_DEPTH = 8
 _KEY_LIMIT = 256
+# A masked value this long is masked wherever else it appears in the same text, for the
+# first few such values (each costs one pass over the text).
+_ECHO_MIN_LENGTH = 8
+_ECHO_MAX = 8
 
 # Words that make a key (or the key of a ``key=value`` pair in text) secret.
 _SENSITIVE_WORDS = (
@@ -158,9 +163,10 @@ def redact_text(text: str, limit: int | None = None) -> str:
 
     Args:
         text: A log message, an exception's text, a URL, a header's value.
-        limit: If given, the text is cut to at most this many characters first
-            (preferably at a space, and marked ``…[+N chars]``), so that a secret that
-            straddles the cut is still masked.
+        limit: If given, at most this many characters are kept (cut preferably at a
+            space, and marked ``…[+N chars]``, N counted in the text as given). Only the
+            first ``4 * limit`` characters are read, so the cost is bounded too; a
+            secret that straddles the cut is masked, since it was read whole.
 
     Returns:
         The text with URL passwords, Authorization credentials, bearer tokens, secret
@@ -172,15 +178,14 @@ def redact_text(text: str, limit: int | None = None) -> str:
     """
     if limit is None or len(text) <= limit:
         return _redact(text)
+    redacted = _redact(text[: limit * _READ_FACTOR])
+    if len(redacted) <= limit and len(text) <= limit * _READ_FACTOR:
+        return redacted
     floor = max(0, limit - _MARGIN)
-    cut = max(text.rfind(" ", floor, limit), text.rfind("\n", floor, limit))
-    if cut > 0:
-        shown = _redact(text[:cut])
-    else:
-        # One long word: read past the cut, so that a secret in it is seen whole.
+    cut = max(redacted.rfind(" ", floor, limit), redacted.rfind("\n", floor, limit))
+    if cut <= 0:
         cut = limit
-        shown = _redact(text[: limit + _MARGIN])[:limit]
-    return f"{shown}…[+{len(text) - cut} chars]"
+    return f"{redacted[:cut]}…[+{max(0, len(text) - cut)} chars]"
 
 
 def _redact(text: str) -> str:
@@ -205,6 +210,7 @@ def _mask_values_of_secret_keys(text: str) -> str:
         # A letter whose lower case is longer (such as "İ") shifts the positions.
         lower, words = text, _WORD_ANY_CASE
     parts: list[str] = []
+    echoes: set[str] = set()
     done = pos = 0
     while (word := words.search(lower, pos)) is not None:
         key_end = _KEY_REST.match(text, word.end()).end()  # type: ignore[union-attr]
@@ -218,10 +224,18 @@ def _mask_values_of_secret_keys(text: str) -> str:
         closing = quote if quote and len(value) > 1 and value[-1] == quote else ""
         parts += (text[done:start], quote, MASK, closing)
         done = pos = after.end()
+        secret = value[len(quote) : len(value) - len(closing)]
+        if len(secret) >= _ECHO_MIN_LENGTH and len(echoes) < _ECHO_MAX:
+            echoes.add(secret)
     if not parts:
         return text
     parts.append(text[done:])
-    return "".join(parts)
+    masked = "".join(parts)
+    # The same value elsewhere in the text, where no key names it: a chained exception's
+    # cause says "Unknown type: ... (value)", and only its effect names the header.
+    for secret in echoes:
+        masked = masked.replace(secret, MASK)
+    return masked
 
 
 def _opens_pair(text: str, word_start: int, quote: str) -> bool:
@@ -253,8 +267,10 @@ def redact_value(value: Any, limit: int = FIELD_LIMIT) -> Any:
     """Mask the secrets in a value of any shape, and bound its size.
 
     Text is cut to ``limit`` characters and searched with `redact_text`; dicts have the
-    values under secret keys replaced and the others redacted in turn; lists, tuples and
-    sets are redacted item by item; ``SecretStr`` and ``SecretBytes`` become the mask.
+    values under secret keys replaced and the others redacted in turn, and so has a
+    ``(name, value)`` pair whose name names a secret (a header in a list of headers);
+    lists, tuples and sets are redacted item by item; ``SecretStr`` and ``SecretBytes``
+    become the mask.
     Containers keep their first 100 items, 8 levels deep. Numbers, booleans and None
     come back unchanged. Any other object is turned into its ``repr`` (which is how a
     log renderer would show it) and that text is redacted.
@@ -298,10 +314,23 @@ def _redact_container(
         if left_out > 0:
             redacted["…"] = f"[+{left_out} items]"
         return redacted
+    if isinstance(value, tuple) and _is_secret_pair(value):
+        return [value[0], MASK]
     items = [_redact_value(item, limit, depth + 1) for item in islice(value, _MAX_ITEMS)]
     if left_out > 0:
         items.append(f"…[+{left_out} items]")
     return items
+
+
+def _is_secret_pair(value: tuple[Any, ...]) -> bool:
+    # A header as a (name, value) pair, as a list of headers holds it.
+    return (
+        len(value) == 2  # noqa: PLR2004 - a pair
+        and isinstance(value[0], str)
+        and len(value[0]) <= _KEY_LIMIT
+        and _KEY_REST.fullmatch(value[0]) is not None
+        and is_secret_key(value[0])
+    )
 
 
 def _redact_key(key: Any) -> Any:
