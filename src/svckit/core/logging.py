@@ -46,7 +46,7 @@ from svckit.core.telemetry import current_trace_ids
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
-    from contextvars import Token
+    from contextvars import ContextVar, Token
 
     from structlog.typing import EventDict, FilteringBoundLogger, Processor, WrappedLogger
 
@@ -253,19 +253,23 @@ def bind(**values: Any) -> Mapping[str, Token[Any]]:
     The form of `bind_context` for code that cannot use a ``with`` block. The values go
     into structlog's context variables (``structlog.contextvars``), the one log context
     of the process: values bound with ``structlog.contextvars.bind_contextvars`` are
-    seen by `bound` and `current_request_id`, and the other way round. Text longer than
+    seen by `bound` and `current_request_id`, and the other way round; the result is
+    the same mapping of tokens that ``bind_contextvars`` returns. Text longer than
     `CONTEXT_LIMIT` characters (a hostile request id, say) is cut first, since a bound
     value is repeated on every line.
     """
+    tokens = {}
     for key, value in values.items():
         if isinstance(value, str) and len(value) > CONTEXT_LIMIT:
-            values[key] = bound_text(value, CONTEXT_LIMIT)
-    return structlog.contextvars.bind_contextvars(**values)
+            value = bound_text(value, CONTEXT_LIMIT)  # noqa: PLW2901 - the bounded value
+        tokens[key] = (_VARIABLES.get(key) or _variable(key)).set(value)
+    return tokens
 
 
 def unbind(token: Mapping[str, Token[Any]]) -> None:
     """Restore the log context as it was before `bind` returned ``token``."""
-    structlog.contextvars.reset_contextvars(**token)
+    for each in token.values():
+        each.var.reset(each)
 
 
 def bound() -> dict[str, Any]:
@@ -275,5 +279,20 @@ def bound() -> dict[str, Any]:
 
 def current_request_id() -> str | None:
     """The ``request_id`` bound to the log context, if it is text."""
-    value = structlog.contextvars.get_contextvars().get("request_id")
+    value = (_VARIABLES.get("request_id") or _variable("request_id")).get()
     return value if isinstance(value, str) else None
+
+
+# structlog's own variable for each key svckit binds (structlog keeps one per key). The
+# consumer binds for every message and the bus reads the request id for every publish:
+# holding the variables saves a lookup of the key's name and a scan of the whole context
+# each time (about 1.5 us of a message's 16 on the memory bus).
+_VARIABLES: dict[str, ContextVar[Any]] = {}
+
+
+def _variable(key: str) -> ContextVar[Any]:
+    # structlog makes the variable on first use and hands it back inside the token.
+    token = structlog.contextvars.bind_contextvars(**{key: ...})[key]
+    token.var.reset(token)
+    _VARIABLES[key] = token.var
+    return token.var
