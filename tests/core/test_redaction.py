@@ -349,4 +349,12 @@ def test_the_processor_bounds_values_and_gives_tracebacks_more_room() -> None:
     event = {"event": "x", "request_id": long, "exception": long, "timestamp": "t"}
     result = redact_event(None, "info", event)
     assert result["request_id"] == bound_text(long, FIELD_LIMIT)
-    assert result["exception"] == bound_text(long, TRACEBACK_LIMIT)
+    assert result["exception"] == f"[+{60_000 - TRACEBACK_LIMIT} chars]…" + "r" * TRACEBACK_LIMIT
+
+
+def test_the_end_of_a_long_traceback_is_kept() -> None:
+    text = "Traceback (most recent call last):\n" + "  File x, line 1\n" * 5000 + "ValueError: boom"
+    result = redact_text(text, 1000, tail=True)
+    assert result.endswith("  File x, line 1\nValueError: boom")
+    assert result.startswith("[+")
+    assert len(result) < 1020

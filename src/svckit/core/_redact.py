@@ -158,15 +158,17 @@ def bound_text(text: str, limit: int) -> str:
     return f"{text[:limit]}…[+{len(text) - limit} chars]"
 
 
-def redact_text(text: str, limit: int | None = None) -> str:
+def redact_text(text: str, limit: int | None = None, *, tail: bool = False) -> str:
     """Mask the secrets inside a piece of text, in time linear in its length.
 
     Args:
         text: A log message, an exception's text, a URL, a header's value.
         limit: If given, at most this many characters are kept (cut preferably at a
-            space, and marked ``…[+N chars]``, N counted in the text as given). Only the
-            first ``4 * limit`` characters are read, so the cost is bounded too; a
-            secret that straddles the cut is masked, since it was read whole.
+            space, and marked ``…[+N chars]``, N counted in the text as given). Only
+            ``4 * limit`` characters are read, so the cost is bounded too; a secret
+            that straddles the cut is masked, since it was read whole.
+        tail: Keep the end of a long text rather than its start (the end of a
+            traceback says the most); the mark then comes first, ``[+N chars]…``.
 
     Returns:
         The text with URL passwords, Authorization credentials, bearer tokens, secret
@@ -178,9 +180,21 @@ def redact_text(text: str, limit: int | None = None) -> str:
     """
     if limit is None or len(text) <= limit:
         return _redact(text)
-    redacted = _redact(text[: limit * _READ_FACTOR])
-    if len(redacted) <= limit and len(text) <= limit * _READ_FACTOR:
+    read = limit * _READ_FACTOR
+    redacted = _redact(text[-read:] if tail else text[:read])
+    if len(redacted) <= limit and len(text) <= read:
         return redacted
+    if tail:
+        start = len(redacted) - limit
+        ceiling = start + _MARGIN
+        spaces = [
+            i
+            for i in (redacted.find(" ", start, ceiling), redacted.find("\n", start, ceiling))
+            if i >= 0
+        ]
+        if spaces:
+            start = min(spaces) + 1
+        return f"[+{max(0, len(text) - len(redacted) + start)} chars]…{redacted[start:]}"
     floor = max(0, limit - _MARGIN)
     cut = max(redacted.rfind(" ", floor, limit), redacted.rfind("\n", floor, limit))
     if cut <= 0:
@@ -340,10 +354,10 @@ def _redact_key(key: Any) -> Any:
 def redact_event(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
     """A structlog processor that bounds a log line's values and masks their secrets.
 
-    Each value's text is cut at `FIELD_LIMIT` characters (a rendered exception or stack
-    at `TRACEBACK_LIMIT`) before it is searched. Put it after the processors that render
-    exceptions and stack traces to text (so that text is bounded and redacted too) and
-    right before the renderer.
+    Each value's text is cut at `FIELD_LIMIT` characters before it is searched; a
+    rendered exception or stack keeps its last `TRACEBACK_LIMIT` characters. Put it
+    after the processors that render exceptions and stack traces to text (so that text
+    is bounded and redacted too) and right before the renderer.
     """
     for key, value in event_dict.items():
         if key in _OWN_KEYS:
@@ -352,7 +366,8 @@ def redact_event(_logger: WrappedLogger, _method: str, event_dict: EventDict) ->
             event_dict[key] = MASK
         elif value is None or isinstance(value, bool | int | float):
             continue
+        elif key in _TRACEBACK_KEYS and isinstance(value, str):
+            event_dict[key] = redact_text(value, TRACEBACK_LIMIT, tail=True)
         else:
-            limit = TRACEBACK_LIMIT if key in _TRACEBACK_KEYS else FIELD_LIMIT
-            event_dict[key] = redact_value(value, limit)
+            event_dict[key] = redact_value(value, FIELD_LIMIT)
     return event_dict

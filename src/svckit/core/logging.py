@@ -10,9 +10,9 @@ to standard error:
   and ``service``, plus what is bound for the work at hand: ``request_id``,
   ``message_id``, ``update_id`` (see `bind_context`), and ``trace_id`` / ``span_id``
   of the current OpenTelemetry span when there is one.
-- **Values are bounded**: text longer than 2,048 characters (8,192 for a rendered
-  exception or stack) is cut and marked ``…[+N chars]``, containers keep their first
-  100 items, and a value bound to the context keeps 256 characters.
+- **Values are bounded**: text longer than 2,048 characters is cut and marked
+  ``…[+N chars]`` (a rendered exception or stack keeps its last 8,192), containers keep
+  their first 100 items, and a value bound to the context keeps 256 characters.
 - **Secrets are masked** before rendering, in values and in text (the message and the
   rendered exception included): values under secret-looking keys (``password``,
   ``X-Api-Key``...), the value after such a key in text (``x-api-key=...``,

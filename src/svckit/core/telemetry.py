@@ -222,7 +222,8 @@ def start_span(
 def record_failure(span: Span, exc: Exception) -> None:
     """Record ``exc`` on ``span`` (bounded and redacted) and mark the span failed.
 
-    The message keeps 2,048 characters and the traceback 8,192, as in the log.
+    The message keeps its first 2,048 characters and the traceback its last 8,192, as in
+    the log.
     """
     kind = type(exc)
     type_name = (
@@ -235,7 +236,7 @@ def record_failure(span: Span, exc: Exception) -> None:
         exc,
         attributes={
             "exception.message": message,
-            "exception.stacktrace": redact_text(_format_traceback(exc), TRACEBACK_LIMIT),
+            "exception.stacktrace": redact_text(_format_traceback(exc), TRACEBACK_LIMIT, tail=True),
         },
         escaped=True,
     )
