@@ -210,6 +210,8 @@ PLANTED = "Zq-planted-8c1f"
             "headers error: x-api-key error: ***\nnext line",
         ),
         (f"password='{PLANTED} and more", "password='***"),
+        (f"[('X-Api-Key', b'{PLANTED}')]", "[('X-Api-Key', b'***')]"),
+        (f"{{b'x-api-key': b'{PLANTED}'}}", "{b'x-api-key': b'***'}"),
     ],
 )
 def test_values_of_secret_header_names_are_masked_in_text(text: str, expected: str) -> None:
@@ -358,3 +360,36 @@ def test_the_end_of_a_long_traceback_is_kept() -> None:
     assert result.endswith("  File x, line 1\nValueError: boom")
     assert result.startswith("[+")
     assert len(result) < 1020
+
+
+SECRET_NAMES = st.sampled_from(
+    ["password", "db_password", "x-api-key", "X-Auth-Token", "session_id", "client_secret"]
+)
+FORMS = st.sampled_from(
+    [
+        "{k}={v}",
+        "{k}: {v}",
+        "{k} = {v}",
+        "'{k}': '{v}'",
+        '"{k}": "{v}"',
+        "('{k}', '{v}')",
+        "{k} error: Unknown type: <class 'X'> ({v})",
+    ]
+)
+AROUND = st.text(st.characters(codec="ascii", categories=["L", "N", "Zs", "P"]), max_size=30)
+
+
+@given(
+    name=SECRET_NAMES,
+    form=FORMS,
+    secret=st.text(TOKEN_CHARS, min_size=1, max_size=30).map(lambda s: f"Zq{s}"),
+    before=AROUND,
+    after=AROUND,
+)
+def test_a_value_under_a_secret_name_never_survives(
+    name: str, form: str, secret: str, before: str, after: str
+) -> None:
+    text = f"{before} {form.format(k=name, v=secret)} {after}"
+    masked = redact_text(text)
+    assert secret not in masked
+    assert redact_text(masked) == masked

@@ -116,7 +116,8 @@ _BEARER = re.compile(r"\b(bearer)\s++(?!\*\*\*)[A-Za-z0-9._~+/-]++=*+", re.IGNOR
 # Authorization has its own pattern above, which keeps the scheme.
 _AFTER_KEY = re.compile(
     r"(?:['\"]?\s*+[=:]|(?P<pair>['\"])\s*+,|\s++error:(?P<line>))\s*+"
-    rf"{_NOT_MASKED}(?P<value>(?(line)[^\r\n]++|{_VALUE}))"
+    # A bytes value's repr (b'...') keeps its prefix.
+    rf"(?:b(?=['\"]))?+{_NOT_MASKED}(?P<value>(?(line)[^\r\n]++|{_VALUE}))"
 )
 
 # Substrings of the lower-cased text without which a pattern cannot match. Looking for
@@ -208,12 +209,14 @@ def _redact(text: str) -> str:
         text = _URL_PASSWORD.sub(rf"\g<1>{MASK}@", text)
     if len(text) >= _BOT_TOKEN_MIN_LENGTH and _DIGIT_COLON.search(text):
         text = _BOT_TOKEN.sub(rf"\g<1>:{MASK}", text)
+    # Values under secret names go before the credentials after a scheme word: in
+    # "Bearer password=..." the word after "Bearer" is a key, and its value is the secret.
+    if _KEY_HINT.search(lower) and ("=" in text or ":" in text or "," in text):
+        text = _mask_values_of_secret_keys(text)
     if "authori" in lower:
         text = _AUTH_HEADER.sub(_masked_header, text)
     if "bearer" in lower:
         text = _BEARER.sub(rf"\g<1> {MASK}", text)
-    if _KEY_HINT.search(lower) and ("=" in text or ":" in text or "," in text):
-        text = _mask_values_of_secret_keys(text)
     return text
 
 
