@@ -123,9 +123,26 @@ def test_the_broker_url_can_come_from_a_services_settings(
     assert "cannot import module" in capsys.readouterr().err
 
 
-def test_the_embedded_broker_is_refused_with_a_hint(capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_embedded_broker_is_refused_with_a_hint(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["dlq", "--url", "memory://", "list", "some.queue"]) == 2
-    assert "SVCKIT_BUS_URL" in capsys.readouterr().err
+    assert "give --url a RabbitMQ URL" in capsys.readouterr().err
+    monkeypatch.delenv("SVCKIT_BUS_URL", raising=False)
+    assert main(["dlq", "list", "some.queue"]) == 2
+    assert "set SVCKIT_BUS_URL (or --url)" in capsys.readouterr().err
+
+
+def test_a_services_own_bus_variable_is_named(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The service reads THUMBS_BUS_URL: the hint names it, not SVCKIT_BUS_URL.
+    monkeypatch.delenv("THUMBS_BUS_URL", raising=False)
+    target = "tests.worker.sample_services:Thumbnails"
+    assert main(["dlq", "list", "some.queue", "--service", target]) == 2
+    err = capsys.readouterr().err
+    assert "set THUMBS_BUS_URL (or --url)" in err
+    assert "SVCKIT_BUS_URL" not in err
 
 
 @pytest.mark.rabbitmq
