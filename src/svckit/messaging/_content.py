@@ -47,7 +47,7 @@ def read_body(delivery: Delivery, *, json: bool) -> bytes:
     wbits = _COMPRESSED.get(name)
     if wbits is None:
         raise DecodeError(
-            f"unsupported content encoding {printable(encoding, 64)!r} "
+            f"unsupported content encoding '{printable(encoding, 64)}' "
             "(svckit reads gzip, deflate and identity)",
         )
     return _decompress(delivery.body, wbits, name)
@@ -58,7 +58,7 @@ def _check_json_type(content_type: str | None) -> None:
     if media in {"", "application/json"} or media.endswith("+json"):
         return
     raise DecodeError(
-        f"content type {printable(content_type, 64)!r} is not JSON "
+        f"content type '{printable(content_type, 64)}' is not JSON "
         "(the handler reads application/json or a +json type)",
     )
 
