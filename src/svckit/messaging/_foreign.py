@@ -4,8 +4,9 @@ A delivery's headers and properties come from whoever published it: any type, an
 values that the AMQP encoder (pamqp) refuses. svckit copies them onto its retry and
 dead-letter copies, so each is checked against what pamqp encodes (``pamqp/encode.py``):
 
-- ``bool``, ``None``; ``int`` in the signed 64-bit range; ``float`` within the 32-bit
-  range (pamqp writes table floats as ``f``; infinity and NaN pass); ``decimal.Decimal``
+- ``bool``, ``None``; ``int`` in the signed 64-bit range; a finite ``float`` within the
+  32-bit range (pamqp writes table floats as ``f``; RabbitMQ closes the connection of a
+  client that sends infinity or NaN, which Erlang cannot hold); ``decimal.Decimal``
   with a scale of 0-255 and a 32-bit mantissa; ``str`` that is valid UTF-8; ``bytes``
   (pamqp decodes a long string that is not UTF-8 as ``bytes``) written back as a byte
   array; ``datetime`` from 1970 on; tables (``dict``, keys of at most 128 bytes of UTF-8)
@@ -119,7 +120,7 @@ class _Walker:
         if isinstance(value, int):
             return value, self._take(1 + _int_size(value))
         if isinstance(value, float):
-            if math.isfinite(value) and abs(value) > _FLOAT32_MAX:
+            if not (math.isfinite(value) and abs(value) <= _FLOAT32_MAX):
                 raise _Unencodable
             return value, self._take(5)
         if isinstance(value, str):
