@@ -77,7 +77,14 @@ class DeadLetter:
         message_id = delivery.message_id
         return cls(
             message_id=printable(message_id, 255) if message_id is not None else None,
-            topic=_text(headers.get(Headers.ROUTING_KEY) or first_key or delivery.routing_key),
+            topic=next(
+                (
+                    key[:TEXT_LIMIT]
+                    for key in (headers.get(Headers.ROUTING_KEY), first_key)
+                    if isinstance(key, str) and key
+                ),
+                delivery.routing_key,
+            ),
             # A message the broker dead-lettered itself (delivery limit) has only x-death.
             error_type=_text(headers.get(Headers.ERROR_TYPE) or death.get("reason") or "unknown"),
             error_message=_text(headers.get(Headers.ERROR_MESSAGE, "")),
