@@ -150,3 +150,68 @@ def test_show_of_an_unknown_id_fails(capsys: pytest.CaptureFixture[str]) -> None
     queue = f"cli-missing-{uuid.uuid4().hex[:8]}"
     assert main(["dlq", "--url", AMQP_URL, "show", queue, "nope"]) == 1
     assert f"no queue '{queue}.dlq'" in capsys.readouterr().err
+
+
+async def _foreign_dead_letter(queue: str) -> None:
+    import aiormq  # noqa: PLC0415 - only for the RabbitMQ side
+    from pamqp import commands as spec  # noqa: PLC0415
+
+    from svckit.messaging.transport import QueueSpec  # noqa: PLC0415
+    from tests.messaging.test_poison_contract import _foreign_encoder  # noqa: PLC0415
+
+    transport = AmqpTransport(AMQP_URL)
+    await transport.connect()
+    try:
+        await transport.declare_queue(QueueSpec(name=queue, exchange="amq.topic", patterns=()))
+    finally:
+        await transport.close()
+    connection = await aiormq.connect(AMQP_URL)
+    try:
+        channel = await connection.channel()
+        headers = {
+            "x-svckit-attempt": "garbage",
+            "x-svckit-error-type": b"\xff\x1b[31m",
+            "x-svckit-error-message": "line one\x1b[2J\nline two",
+            "x-death": "odd",
+            "x-double": 1e300,
+            "x-nested": {"a": [b"\xfe", 1.5]},
+        }
+        with _foreign_encoder():
+            await channel.basic_publish(
+                b"[" * 100_000,
+                routing_key=f"{queue}.dlq",
+                properties=spec.Basic.Properties(headers=headers, message_id="foreign-1"),
+            )
+    finally:
+        await connection.close()
+
+
+@pytest.mark.rabbitmq
+def test_a_foreign_dead_letter_is_listed_and_shown(capsys: pytest.CaptureFixture[str]) -> None:
+    queue = f"cli-foreign-{uuid.uuid4().hex[:8]}"
+    asyncio.run(_foreign_dead_letter(queue))
+    try:
+        assert main(["dlq", "--url", AMQP_URL, "list", queue]) == 0
+        table = capsys.readouterr().out
+        assert "foreign-1" in table
+        assert "\x1b" not in table  # escape codes from the wire are shown, not run
+        assert main(["dlq", "--url", AMQP_URL, "list", queue, "--json"]) == 0
+        [row] = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+        assert row["attempt"] == 1
+        assert main(["dlq", "--url", AMQP_URL, "show", queue, "foreign-1"]) == 0
+        shown = json.loads(capsys.readouterr().out)
+        assert shown["headers"]["x-nested"] == {"a": ["\\xfe", 1.5]}
+        assert shown["body"].startswith("[[[")
+        assert _count(queue) == 1
+    finally:
+        asyncio.run(_delete_queues(queue))
+
+
+async def _delete_queues(queue: str) -> None:
+    import aio_pika  # noqa: PLC0415
+
+    connection = await aio_pika.connect(AMQP_URL)
+    async with connection:
+        for name in (queue, f"{queue}.dlq"):
+            channel = await connection.channel()
+            await channel.queue_delete(name)
