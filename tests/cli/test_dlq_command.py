@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -168,7 +168,7 @@ async def _foreign_dead_letter(queue: str) -> None:
     connection = await aiormq.connect(AMQP_URL)
     try:
         channel = await connection.channel()
-        headers = {
+        headers: dict[str, Any] = {
             "x-svckit-attempt": "garbage",
             "x-svckit-error-type": b"\xff\x1b[31m",
             "x-svckit-error-message": "line one\x1b[2J\nline two",
