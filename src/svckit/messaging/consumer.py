@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
+from pydantic_core.core_schema import ErrorType
 
 from svckit.core.errors import DecodeError
 from svckit.core.retry import RetryPolicy
@@ -291,13 +292,27 @@ def _unreadable(exc: Exception) -> DecodeError:
 
 
 def validation_summary(exc: ValidationError) -> str:
-    """A validation error's field locations and error types, never the input values.
+    """A validation error's field locations and what is wrong, never the input values.
 
-    Not the messages either: a custom validator's message may quote the value.
+    pydantic's message is kept where it cannot quote the input (``Field required``,
+    ``Input should be a valid integer``); otherwise (a custom validator's message, which
+    may quote the value) the error type stands in for it.
     """
     errors = exc.errors(include_url=False, include_input=False, include_context=False)
-    parts = [
-        f"{'.'.join(str(loc) for loc in error['loc'])[:100] or '<body>'}: {error['type']}"
-        for error in errors[:10]
-    ]
+    parts = []
+    for error in errors[:10]:
+        where = ".".join(str(loc) for loc in error["loc"])[:100] or "<body>"
+        kind = error["type"]
+        parts.append(f"{where}: {error['msg'] if kind in _PLAIN_MESSAGES else kind}")
     return f"{exc.error_count()} validation error(s): " + "; ".join(parts)
+
+
+# pydantic's own error types whose message says nothing of the input; the others carry a
+# user's text (value_error, assertion_error: a validator's message), the input's tag or an
+# exception's text, and custom error types say anything.
+_PLAIN_MESSAGES = frozenset(typing.get_args(ErrorType)) - {
+    "value_error",
+    "assertion_error",
+    "union_tag_invalid",
+    "get_attribute_error",
+}
