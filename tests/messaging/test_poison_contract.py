@@ -20,7 +20,7 @@ from pamqp import commands as spec
 from pamqp import encode
 from pydantic import BaseModel, ValidationError, field_validator
 
-from svckit import DecodeError, RetryPolicy
+from svckit import DecodeError, PublishError, RetryPolicy
 from svckit.messaging import Event, Headers, Incoming, Reject, consumer
 from svckit.messaging._content import MAX_BODY
 from svckit.messaging.transport import Outgoing
@@ -376,3 +376,37 @@ async def test_error_headers_carry_no_payload_value(
     own = {k: v for k, v in letter.headers.items() if k.startswith("x-svckit-")}
     assert SECRET not in repr(own)
     assert "number: value_error" in letter.headers[Headers.ERROR_TRACEBACK]
+
+
+async def test_a_copy_the_broker_refuses_still_reaches_the_dead_letters(
+    make_bus: Callable[..., Bus], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    @consumer(retry=ONCE)
+    async def paid(_message: Paid) -> None:
+        raise RuntimeError("the handler failed")
+
+    bus = make_bus()
+    c = bus.add_consumer(paid)
+    publish = bus.transport.publish
+    refused: list[Outgoing] = []
+
+    async def refusing(exchange: str, message: Outgoing, *, mandatory: bool) -> None:
+        # What a broker may refuse for the message's own content, whatever svckit checks.
+        if "x-refused" in message.headers:
+            refused.append(message)
+            raise PublishError("the broker refused the message")
+        await publish(exchange, message, mandatory=mandatory)
+
+    async with bus:
+        await publish_foreign(bus, c, b'{"amount": 1}', {"x-refused": "yes"}, app_id="app")
+        monkeypatch.setattr(bus.transport, "publish", refusing)
+        await c.start()
+        letter = await the_dead_letter(bus, c)
+        await c.stop()
+    # Once refused, then sent without what came from the wire: no loop of give-backs.
+    assert len(refused) == 1
+    written_by_svckit(letter, "RuntimeError")
+    assert letter.headers[Headers.DROPPED_HEADERS] == "*"
+    assert "x-refused" not in letter.headers
+    assert letter.app_id is None
+    assert letter.body == b'{"amount": 1}'
