@@ -256,23 +256,27 @@ def error_message(exc: BaseException) -> str:
 
 def traceback_excerpt(exc: BaseException) -> str:
     """The end of ``exc``'s traceback (with its causes), as `error_message` words them."""
-    parts: list[str] = []
+    text = ""
     seen: set[int] = set()
     current: BaseException | None = exc
-    while current is not None and id(current) not in seen and len(parts) < 8:  # noqa: PLR2004
+    while current is not None and id(current) not in seen and len(seen) < 8:  # noqa: PLR2004
         seen.add(id(current))
         frames = "".join(traceback.format_tb(current.__traceback__))
-        parts.append(f"{frames}{type_name(current)}: {error_message(current)}\n")
-        cause = current.__cause__
-        if cause is None and not current.__suppress_context__:
-            cause = current.__context__
-        current = cause
-    # Oldest cause first, as Python prints it.
-    text = "\nThe above exception was the direct cause of the following:\n\n".join(reversed(parts))
+        text = (
+            f"Traceback (most recent call last):\n{frames}"
+            f"{type_name(current)}: {error_message(current)}\n{text}"
+        )
+        if current.__cause__ is not None:
+            current = current.__cause__
+            link = "The above exception was the direct cause of the following exception:"
+        elif current.__context__ is not None and not current.__suppress_context__:
+            current = current.__context__
+            link = "During handling of the above exception, another exception occurred:"
+        else:
+            break
+        text = f"\n{link}\n\n{text}"
     # Bound before redacting, then keep the tail: the end of a traceback says the most.
-    return redact_text(f"Traceback (most recent call last):\n{text}"[-2 * TRACEBACK_LIMIT :])[
-        -TRACEBACK_LIMIT:
-    ]
+    return redact_text(text[-2 * TRACEBACK_LIMIT :])[-TRACEBACK_LIMIT:]
 
 
 def has_validation_error(exc: BaseException) -> bool:
