@@ -29,9 +29,11 @@ from svckit.messaging._foreign import (
 )
 from svckit.messaging._handling import (
     HEADER_BUDGET,
+    PROPERTIES_ROOM,
     attempt_of,
     copy_to,
     error_message,
+    header_budget,
     request_id_of,
     topic_of,
     traceback_excerpt,
@@ -358,3 +360,17 @@ def test_json_handlers_read_json_content_types_only() -> None:
             read_body(_body(b"{}", content_type=content_type), json=True)
         # A bytes handler takes any content type.
         assert read_body(_body(b"{}", content_type=content_type), json=False) == b"{}"
+
+
+def test_the_budget_follows_a_transport_that_says_its_frame_size() -> None:
+    class Small:
+        max_header_bytes = 8192
+
+    assert header_budget(object()) == HEADER_BUDGET
+    assert header_budget(Small()) == 8192 - PROPERTIES_ROOM
+    own = {Headers.ERROR_MESSAGE: "m" * 3000, Headers.ERROR_TRACEBACK: "t" * 8000}
+    delivery = _Delivery(headers={"x-big": "b" * 6000})
+    copy = copy_to(delivery, "q.dlq", own, budget=header_budget(Small()))  # type: ignore[arg-type]
+    assert len(encode.field_table(copy.headers)) <= 8192 - PROPERTIES_ROOM
+    assert copy.headers[Headers.DROPPED_HEADERS] == "x-big"
+    assert copy.headers[Headers.TRUNCATED_HEADERS] == Headers.ERROR_TRACEBACK

@@ -48,6 +48,7 @@ from svckit.messaging._handling import (
     error_message,
     give_back,
     has_validation_error,
+    header_budget,
     past_deadline,
     request_id_of,
     topic_of,
@@ -348,7 +349,8 @@ class Consumer:
             queue = await self._transport.declare_delay_queue(self.queue, ms)
             self._delay_queues[ms] = queue
         own = {Headers.ATTEMPT: next_attempt, Headers.ROUTING_KEY: topic_of(delivery)}
-        await self._transport.publish("", copy_to(delivery, queue, own), mandatory=True)
+        copy = copy_to(delivery, queue, own, budget=header_budget(self._transport))
+        await self._transport.publish("", copy, mandatory=True)
         await delivery.ack()
 
     async def _dead_letter(self, delivery: Delivery, exc: BaseException, attempt: int) -> None:
@@ -362,9 +364,10 @@ class Consumer:
             Headers.ROUTING_KEY: topic_of(delivery),
         }
         dead_letter_queue = self.queue.dead_letter_queue
+        budget = header_budget(self._transport)
         try:
             await self._transport.publish(
-                "", copy_to(delivery, dead_letter_queue, own), mandatory=True
+                "", copy_to(delivery, dead_letter_queue, own, budget=budget), mandatory=True
             )
         except Exception as refused:  # noqa: BLE001 - retried bare below; an outage raises there
             # Whatever of the message's own content made the copy fail, a copy without
@@ -375,7 +378,7 @@ class Consumer:
                 error_type=type_name(refused),
             )
             own[Headers.DROPPED_HEADERS] = "*"
-            bare = copy_to(delivery, dead_letter_queue, own, bare=True)
+            bare = copy_to(delivery, dead_letter_queue, own, bare=True, budget=budget)
             await self._transport.publish("", bare, mandatory=True)
         await delivery.ack()
         self._telemetry.dead_lettered.add(1, self._metric_attributes)

@@ -46,6 +46,7 @@ __all__ = [
     "delay_bucket_ms",
     "error_message",
     "give_back",
+    "header_budget",
     "past_deadline",
     "request_id_of",
     "topic_of",
@@ -62,6 +63,9 @@ MIN_DELAY_MS = 10
 #: The most encoded bytes of headers a copy carries: half of RabbitMQ's default frame
 #: size (131,072), which the header frame (headers and properties) must fit.
 HEADER_BUDGET = 64 * 1024
+#: Room kept for a copy's properties (nine short strings and a few numbers) when the
+#: transport says how large its header frame may be.
+PROPERTIES_ROOM = 2400
 #: The highest attempt number read from a header; anything else counts as attempt 1.
 MAX_ATTEMPT = 1_000_000
 #: The longest request id read from a header, in characters.
@@ -99,6 +103,19 @@ def past_deadline(delivery: Delivery, deadline: float | None, delay: float) -> b
         published = published.replace(tzinfo=UTC)
     age = (datetime.now(UTC) - published).total_seconds()
     return age + delay > deadline
+
+
+def header_budget(transport: object, extra: int = 0) -> int:
+    """The most header bytes a copy may carry on ``transport``.
+
+    `HEADER_BUDGET` (plus ``extra``), or less when the transport says its header frame is
+    smaller (``max_header_bytes``: the RabbitMQ transport's negotiated frame size).
+    """
+    budget = HEADER_BUDGET + extra
+    limit = getattr(transport, "max_header_bytes", None)
+    if isinstance(limit, int) and not isinstance(limit, bool) and limit > 0:
+        budget = min(budget, limit - PROPERTIES_ROOM)
+    return max(budget, 1024)
 
 
 def topic_of(delivery: Delivery) -> str:
@@ -147,7 +164,7 @@ def copy_to(
     replaced = own.get(Headers.ATTEMPT) is not None and Headers.ATTEMPT in delivery.headers
     if replaced and sane_int(delivery.headers[Headers.ATTEMPT], 1, MAX_ATTEMPT) is None:
         dropped.append(Headers.ATTEMPT)  # replaced: it held no sane attempt number
-    _fit_own(own)
+    _fit_own(own, budget * 3 // 4)
     # Room for svckit's headers and for the note of what was left out.
     headers, left_out = encodable_headers(foreign, budget - encoded_size(own) - 1100)
     dropped += left_out
@@ -209,18 +226,17 @@ _TEXT_PROPERTIES = (
     "user_id",
 )
 # svckit's own text headers, cut in this order when they do not fit (the least useful
-# first); the budget keeps a quarter for the foreign headers.
+# first) in three quarters of the budget (a quarter is kept for the foreign headers).
 _CUT_FIRST = (Headers.ERROR_TRACEBACK, Headers.ERROR_MESSAGE)
-_OWN_BUDGET = HEADER_BUDGET * 3 // 4
 
 
-def _fit_own(own: dict[str, Any]) -> None:
+def _fit_own(own: dict[str, Any], budget: int) -> None:
     clean, dropped = encodable_headers(own, 2**62)
     own.clear()
     own.update(clean)
     cut = [*dropped]
     for name in _CUT_FIRST:
-        excess = encoded_size(own) - _OWN_BUDGET
+        excess = encoded_size(own) - budget
         if excess <= 0:
             break
         text = own.get(name)

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from svckit.messaging._foreign import printable, sane_int
-from svckit.messaging._handling import HEADER_BUDGET, MAX_ATTEMPT, copy_to
+from svckit.messaging._handling import MAX_ATTEMPT, copy_to, header_budget
 from svckit.messaging.transport import Headers
 
 if TYPE_CHECKING:
@@ -215,7 +215,8 @@ class DeadLetters:
         # svckit's own copy rules (an expiration or foreign user id kept in headers, what
         # cannot be sent left out and named): for a letter svckit wrote, an identical copy.
         # The room of a dead letter's note too, so that going round never cuts a header.
-        return copy_to(delivery, self.dead_letter_queue, {}, budget=HEADER_BUDGET + 2048)
+        budget = header_budget(self.transport, extra=2048)
+        return copy_to(delivery, self.dead_letter_queue, {}, budget=budget)
 
     def _replayed(self, delivery: Delivery) -> Outgoing:
         replays = sane_int(delivery.headers.get(Headers.REPLAYED, 0), 0, 10**9) or 0
@@ -226,7 +227,7 @@ class DeadLetters:
                 delivery.headers.get(Headers.ROUTING_KEY) or delivery.routing_key
             )[:255],
         }
-        outgoing = copy_to(delivery, self.queue, own)
+        outgoing = copy_to(delivery, self.queue, own, budget=header_budget(self.transport))
         for name in _ERROR_HEADERS:
             outgoing.headers.pop(name, None)
         return outgoing
