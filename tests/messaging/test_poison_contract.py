@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import aiormq
 import pytest
+import structlog
 from pamqp import commands as spec
 from pamqp import encode
 from pydantic import BaseModel, ValidationError, field_validator
@@ -410,3 +411,30 @@ async def test_a_copy_the_broker_refuses_still_reaches_the_dead_letters(
     assert "x-refused" not in letter.headers
     assert letter.app_id is None
     assert letter.body == b'{"amount": 1}'
+
+
+async def test_the_log_carries_no_payload_value(make_bus: Callable[..., Bus]) -> None:
+    if not is_memory(make_bus()):
+        pytest.skip("the log is the consumer's, whatever the transport")
+
+    @consumer("hostile.charge", retry=ONCE)
+    async def charge(message: dict[str, Any]) -> None:
+        try:
+            Card.model_validate(message)
+        except ValidationError as exc:
+            raise RuntimeError("could not charge") from exc
+
+    bus = make_bus()
+    c = bus.add_consumer(charge)
+    with structlog.testing.capture_logs() as logs:
+        async with bus:
+            await publish_foreign(bus, c, json.dumps({"number": SECRET}).encode())
+            await c.start()
+            await the_dead_letter(bus, c)
+            await c.stop()
+    [failed] = [entry for entry in logs if entry["event"] == "handler failed, dead-lettering"]
+    # The traceback would carry pydantic's text, which quotes the input: not logged.
+    assert "exc_info" not in failed
+    assert failed["error"] == "could not charge"
+    assert "number: value_error" in failed["traceback"]
+    assert SECRET not in repr(logs)

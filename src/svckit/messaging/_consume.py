@@ -387,5 +387,5 @@ class Consumer:
 def _failure_fields(exc: BaseException) -> dict[str, Any]:
     # A pydantic error's text shows the input values: log its summary, not the traceback.
     if has_validation_error(exc):
-        return {"error": error_message(exc)}
+        return {"error": error_message(exc), "traceback": traceback_excerpt(exc)}
     return {"exc_info": exc}
