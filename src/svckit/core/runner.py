@@ -16,6 +16,8 @@ import signal
 import sys
 from typing import TYPE_CHECKING
 
+import structlog
+
 from svckit.core.health_server import HealthServer
 from svckit.core.logging import configure_logging, get_logger
 
@@ -80,7 +82,7 @@ async def serve(
 
 async def _run_all(services: Sequence[Service]) -> None:
     tasks = [
-        asyncio.create_task(service.run_until_stopped(), name=f"svckit:{service.name}")
+        asyncio.create_task(_run_one(service), name=f"svckit:{service.name}")
         for service in services
     ]
     try:
@@ -93,3 +95,10 @@ async def _run_all(services: Sequence[Service]) -> None:
     for result in results:
         if isinstance(result, BaseException):
             raise result
+
+
+async def _run_one(service: Service) -> None:
+    # Each task runs in a copy of the context: what it binds is seen by every line logged
+    # in it and in the tasks it starts (its connections, its consumers), and by no other.
+    structlog.contextvars.bind_contextvars(service=service.name)
+    await service.run_until_stopped()
