@@ -101,4 +101,8 @@ async def _run_one(service: Service) -> None:
     # Each task runs in a copy of the context: what it binds is seen by every line logged
     # in it and in the tasks it starts (its connections, its consumers), and by no other.
     structlog.contextvars.bind_contextvars(service=service.name)
-    await service.run_until_stopped()
+    try:
+        await service.run_until_stopped()
+    except Exception as exc:
+        exc.add_note(f"service {service.name!r}")
+        raise
