@@ -177,6 +177,17 @@ def test_a_failure_line_carries_the_notes_and_causes_without_credentials() -> No
     )
 
 
+def test_a_failure_line_leaves_out_the_cancellation_under_a_timeout() -> None:
+    timeout = TimeoutError()
+    timeout.__cause__ = asyncio.CancelledError()
+    exc = RuntimeError("cannot connect to RabbitMQ: no answer within 10.0s")
+    exc.__cause__ = timeout
+
+    line = describe_failure(exc)
+
+    assert line == "RuntimeError: cannot connect to RabbitMQ: no answer within 10.0s <- TimeoutError"
+
+
 # ------------------------------------------------------------------ help and version
 
 

@@ -165,7 +165,9 @@ def describe_failure(exc: BaseException) -> str:
         seen.add(id(current))
         text = str(current).strip()
         line = f"{type(current).__name__}: {text}" if text else type(current).__name__
-        if not any(line in earlier for earlier in causes):
+        # A timeout's CancelledError underneath says nothing to an operator.
+        cancelled = isinstance(current, asyncio.CancelledError) and current is not exc
+        if not cancelled and not any(line in earlier for earlier in causes):
             causes.append(line)
         current = current.__cause__ or (
             None if current.__suppress_context__ else current.__context__
