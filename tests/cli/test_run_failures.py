@@ -185,7 +185,9 @@ def test_a_failure_line_leaves_out_the_cancellation_under_a_timeout() -> None:
 
     line = describe_failure(exc)
 
-    assert line == "RuntimeError: cannot connect to RabbitMQ: no answer within 10.0s <- TimeoutError"
+    assert line == (
+        "RuntimeError: cannot connect to RabbitMQ: no answer within 10.0s <- TimeoutError"
+    )
 
 
 # ------------------------------------------------------------------ help and version
