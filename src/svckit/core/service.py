@@ -191,12 +191,9 @@ class Service:
 
         Safe to call more than once; only the first call does the work. Safe to cancel:
         cancelling it during the drain cuts the work off, and the resources still close
-        before the cancellation goes on.
+        (in a ``finally``) before the cancellation goes on, so the service ends STOPPED.
         """
         if self.state is not ServiceState.RUNNING:
-            if self._exit_stack is not None:
-                # An earlier shutdown was interrupted before the resources closed.
-                await self._close_resources(reason, DrainReport(), time.monotonic())
             return DrainReport()
         started = time.monotonic()
         self.state = ServiceState.STOPPING
