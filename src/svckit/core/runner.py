@@ -2,9 +2,10 @@
 
 `serve` is what `Service.run` and ``svckit run`` use: it configures logging, serves the
 health endpoints, installs one SIGTERM/SIGINT handler for all the services, and starts
-them side by side. The first signal asks every service to shut down gracefully; a second
-one forces exit at once. When one service fails, the others are stopped gracefully and
-the failure is raised.
+them side by side, each in its own task whose log lines carry its name. The first signal
+asks every service to shut down gracefully (one still starting, waiting for a broker say,
+has its start-up cancelled and closes what it opened); a second one forces exit at once.
+When one service fails, the others are stopped gracefully and the failure is raised.
 """
 
 from __future__ import annotations

@@ -11,6 +11,8 @@ marks the service ready; leaving the block shuts it down in phases:
 5. one log line reports what was drained and what was cut off.
 
 `Service.run` does the same until SIGTERM or SIGINT arrives; a second signal forces exit.
+A signal while the service is still starting cancels the start-up: what was opened
+closes, and the service ends STOPPED.
 """
 
 from __future__ import annotations
