@@ -19,6 +19,7 @@ SVCKIT = [
     "DecodeError",
     "DrainReport",
     "Environment",
+    "HandlerCancelledError",
     "Health",
     "HealthReport",
     "HealthStatus",

@@ -19,7 +19,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from svckit.cache import Cache
 from svckit.core.service import Service
+from svckit.core.settings import describe_url
 from svckit.messaging import Bus, KeyValueInbox
+from svckit.messaging.bus import transport_for_url
 from svckit.messaging.consumer import spec_of
 from svckit.messaging.router import ConsumerRouter, inject
 
@@ -58,20 +60,26 @@ class ChassisService(Service):
             cache: A cache to use instead of one made from ``settings.cache_url``.
         """
         super().__init__(settings)
-        self.cache = (
-            cache
-            if cache is not None
-            else Cache.from_url(self.settings.cache_url, namespace=self.name)
-        )
-        self.bus = (
-            bus
-            if bus is not None
-            else Bus(
-                self.settings.bus_url.get_secret_value(),
+        # Where each resource made from the settings connects, for error messages.
+        self._addresses: dict[int, str] = {}
+        if cache is None:
+            cache = Cache.from_url(self.settings.cache_url, namespace=self.name)
+            self._addresses[id(cache)] = self.settings.cache_url.get_secret_value()
+        self.cache = cache
+        if bus is None:
+            url = self.settings.bus_url.get_secret_value()
+            bus = Bus(
+                url,
                 service=self.name,
                 inbox=KeyValueInbox(self.cache),
+                transport=transport_for_url(
+                    url,
+                    service=self.name,
+                    connect_timeout=self.settings.bus_connect_timeout,
+                ),
             )
-        )
+            self._addresses[id(bus)] = url
+        self.bus = bus
         for name, function in _consumer_methods(type(self)):
             spec = spec_of(function)
             self.bus.add_consumer(inject(getattr(self, name), self), spec)
@@ -82,6 +90,12 @@ class ChassisService(Service):
     def resources(self) -> Sequence[Resource]:
         """The cache, then the bus (closed in reverse: the bus first)."""
         return [*super().resources(), self.cache, self.bus]
+
+    def describe_resource(self, resource: Resource) -> str:
+        """The resource's name, with where it connects when that came from the settings."""
+        address = self._addresses.get(id(resource))
+        described = super().describe_resource(resource)
+        return described if address is None else f"{described} ({describe_url(address)})"
 
     def intakes(self) -> Sequence[Intake]:
         """The consumers."""

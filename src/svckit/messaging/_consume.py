@@ -11,6 +11,8 @@ For each delivery, in order:
    with the next attempt number to a delay queue and acknowledge the original once the
    broker confirmed the copy; otherwise publish it to the dead-letter queue with the
    error, then acknowledge. Cancelled (shutdown cut it off): give it back to the broker.
+   A handler that raises `asyncio.CancelledError` by itself, with nothing cancelling its
+   task, has failed (`HandlerCancelledError`): retried or dead-lettered.
 
 A message is acknowledged only after its outcome is safe with the broker, so a crash at
 any point means a redelivery, never a loss.
@@ -28,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from opentelemetry.context import attach, detach
 from opentelemetry.trace import SpanKind, get_current_span, set_span_in_context
 
-from svckit.core.errors import DecodeError, LifecycleError
+from svckit.core.errors import DecodeError, HandlerCancelledError, LifecycleError
 from svckit.core.logging import bind, get_logger, unbind
 from svckit.core.telemetry import (
     MESSAGING_CONSUMER_GROUP_NAME,
@@ -92,6 +94,12 @@ class _Claim:
 
 #: What `Consumer._claim` returns for a message it settled itself.
 _SETTLED = _Claim("", "")
+
+
+def _cancelled_from_outside() -> bool:
+    """Whether the current task was cancelled (by a drain), not a handler's own raise."""
+    task = asyncio.current_task()
+    return task is None or task.cancelling() > 0
 
 
 class Consumer:
@@ -209,10 +217,16 @@ class Consumer:
             log_token = bind(**log_context)
             try:
                 await self._process(delivery, attempt)
-            except asyncio.CancelledError:
-                # Shutdown cut the handler off: the message goes back, unharmed.
-                await asyncio.shield(give_back(delivery))
-                raise
+            except asyncio.CancelledError as exc:
+                if _cancelled_from_outside():
+                    # Shutdown cut the handler off: the message goes back, unharmed.
+                    await asyncio.shield(give_back(delivery))
+                    raise
+                # A CancelledError that nobody sent escaped the settling (the handler's own
+                # is a failure, dealt with in _process): give the message back after a pause.
+                _log.error("could not settle the message; giving it back", exc_info=exc)
+                await asyncio.sleep(min(GIVE_BACK_PAUSE, self.handler.spec.retry.delay(attempt)))
+                await give_back(delivery)
             except Exception as exc:  # noqa: BLE001 - nothing may leave a delivery unsettled
                 # The outcome could not be made safe (the broker refused the retry copy, say):
                 # give the message back after a pause, so that an outage is not a tight
@@ -253,10 +267,17 @@ class Consumer:
             else:
                 async with self._limit:
                     await self._call(message, body, delivery, attempt)
-        except asyncio.CancelledError:
+        except asyncio.CancelledError as exc:
             if key is not None:
                 await asyncio.shield(self._release(key))
-            raise
+            if _cancelled_from_outside():
+                raise  # shutdown cut the handler off
+            # The handler raised CancelledError by itself: its failure, not a shutdown.
+            self._telemetry.duration.record(time.perf_counter() - started, self._metric_attributes)
+            failure = HandlerCancelledError("the handler raised CancelledError by itself")
+            failure.__cause__ = exc
+            await self._on_failure(delivery, failure, attempt)
+            return
         except Exception as exc:  # noqa: BLE001 - every handler failure is retried or dead-lettered
             self._telemetry.duration.record(time.perf_counter() - started, self._metric_attributes)
             if key is not None:
