@@ -59,6 +59,11 @@ class ServiceSettings(BaseSettings):
             container, so that the orchestrator's probes reach them).
         health_port: The port of ``/livez`` and ``/readyz``; ``None`` serves none (an API
             serves them on its own port instead).
+        storage_url: The content store that services share: ``memory://`` (in the
+            process), ``redis://host:port/db`` or ``file:///absolute/directory``.
+        storage_max_size: The largest content the store takes, in bytes.
+        storage_ttl: Seconds content lives when its put gives no TTL; ``None`` keeps it
+            until it is deleted.
     """
 
     model_config = SettingsConfigDict(
@@ -79,6 +84,9 @@ class ServiceSettings(BaseSettings):
     shutdown_timeout: float = Field(default=25.0, gt=0)
     health_host: str = "127.0.0.1"
     health_port: int | None = Field(default=None, ge=0, le=65535)
+    storage_url: SecretStr = SecretStr("memory://")
+    storage_max_size: int = Field(default=20 * 1024 * 1024, ge=1)
+    storage_ttl: float | None = Field(default=None, gt=0)
 
     @property
     def is_production(self) -> bool:
