@@ -20,6 +20,7 @@ if TYPE_CHECKING:
         MessagingError,
         MissingExtraError,
         PublishError,
+        StorageError,
         SvckitError,
         UnroutableError,
     )
@@ -61,6 +62,7 @@ _EXPORTS = {
     "Service": "svckit.core.service",
     "ServiceSettings": "svckit.core.settings",
     "ServiceState": "svckit.core.service",
+    "StorageError": "svckit.core.errors",
     "SvckitError": "svckit.core.errors",
     "UnroutableError": "svckit.core.errors",
     "bind_context": "svckit.core.logging",
@@ -95,6 +97,7 @@ __all__ = [  # noqa: RUF022 - sorted, with the version first
     "Service",
     "ServiceSettings",
     "ServiceState",
+    "StorageError",
     "SvckitError",
     "UnroutableError",
     "bind_context",

@@ -66,11 +66,18 @@ class RedisStorage:
         self._where = _where(kwargs)
 
     @classmethod
-    def from_url(cls, url: str, *, timeout: float = DEFAULT_TIMEOUT) -> RedisStorage:
+    def from_url(
+        cls, url: str, *, prefix: str = DEFAULT_PREFIX, timeout: float = DEFAULT_TIMEOUT
+    ) -> RedisStorage:
         """Connect lazily to the server at ``url``.
 
         Query parameters of the URL (``socket_timeout``, ``ssl_cert_reqs``...) are passed
         to redis-py and win over the defaults here.
+
+        Args:
+            url: ``redis://[[user]:password@]host[:port][/db]`` or ``rediss://...``.
+            prefix: Put in front of every key in Redis.
+            timeout: Seconds to connect and to wait for each reply.
         """
         client = Redis.from_url(
             url,
@@ -79,7 +86,7 @@ class RedisStorage:
             # One immediate retry replaces a pooled connection that died with the server.
             retry=Retry(NoBackoff(), 1),
         )
-        return cls(client)
+        return cls(client, prefix=prefix)
 
     def describe(self) -> str:
         """``redis at host:port/db``; never the password."""

@@ -137,7 +137,13 @@ class ContentStore:
 
     # ------------------------------------------------------------------ content
 
-    async def put(self, key: str, data: bytes, *, ttl: float | timedelta | None = None) -> None:
+    async def put(
+        self,
+        key: str,
+        data: bytes | bytearray | memoryview,
+        *,
+        ttl: float | timedelta | None = None,
+    ) -> None:
         """Store ``data`` under ``key``, replacing what was there.
 
         Args:
