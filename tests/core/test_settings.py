@@ -143,7 +143,7 @@ def test_production_refuses_embedded_backends_and_default_secrets(
         UsersSettings()
 
     message = str(caught.value)
-    for variable in ("USERS_BUS_URL", "USERS_CACHE_URL", "USERS_JWT_SECRET"):
+    for variable in ("USERS_BUS_URL", "USERS_CACHE_URL", "USERS_STORAGE_URL", "USERS_JWT_SECRET"):
         assert variable in message
     assert JWT_DEFAULT not in message
 
@@ -185,6 +185,7 @@ def test_production_starts_with_real_backends_and_secrets(monkeypatch: pytest.Mo
     monkeypatch.setenv("USERS_ENVIRONMENT", "production")
     monkeypatch.setenv("USERS_BUS_URL", AMQP_URL)
     monkeypatch.setenv("USERS_CACHE_URL", REDIS_URL)
+    monkeypatch.setenv("USERS_STORAGE_URL", REDIS_URL)
     monkeypatch.setenv("USERS_JWT_SECRET", JWT_REAL)
 
     settings = UsersSettings()
