@@ -20,6 +20,7 @@ SVCKIT = [
     "DecodeError",
     "DrainReport",
     "Environment",
+    "HandlerCancelledError",
     "Health",
     "HealthReport",
     "HealthStatus",

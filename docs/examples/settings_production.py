@@ -1,4 +1,4 @@
-"""Production refuses embedded backends and default secrets, and names what to set."""
+"""Production refuses embedded backends, default secrets and the default service name."""
 
 from __future__ import annotations
 
@@ -16,9 +16,15 @@ except ConfigurationError as exc:
     message = str(exc)
     print(message)
 
-for variable in ("USERS_BUS_URL", "USERS_CACHE_URL", "USERS_DATABASE_URL", "USERS_STORAGE_URL"):
+for variable in (
+    "USERS_SERVICE_NAME",
+    "USERS_BUS_URL",
+    "USERS_CACHE_URL",
+    "USERS_DATABASE_URL",
+    "USERS_STORAGE_URL",
+    "USERS_JWT_SECRET",
+):
     assert variable in message
-assert "USERS_JWT_SECRET" in message
 assert "dev-only-jwt-secret" not in message  # the message never shows a secret
 # --8<-- [end:refusal]
 

@@ -20,7 +20,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from svckit.cache import Cache
 from svckit.core.service import Service
+from svckit.core.settings import describe_url
 from svckit.messaging import Bus, KeyValueInbox
+from svckit.messaging.bus import transport_for_url
 from svckit.messaging.consumer import spec_of
 from svckit.messaging.router import ConsumerRouter, inject
 from svckit.storage import ContentStore
@@ -65,29 +67,34 @@ class ChassisService(Service):
                 ``settings.storage_url``.
         """
         super().__init__(settings)
-        self.cache = (
-            cache
-            if cache is not None
-            else Cache.from_url(self.settings.cache_url, namespace=self.name)
-        )
-        self.storage = (
-            storage
-            if storage is not None
-            else ContentStore.from_url(
+        # Where each resource made from the settings connects, for error messages.
+        self._addresses: dict[int, str] = {}
+        if cache is None:
+            cache = Cache.from_url(self.settings.cache_url, namespace=self.name)
+            self._addresses[id(cache)] = self.settings.cache_url.get_secret_value()
+        self.cache = cache
+        if storage is None:
+            storage = ContentStore.from_url(
                 self.settings.storage_url,
                 max_size=self.settings.storage_max_size,
                 ttl=self.settings.storage_ttl,
             )
-        )
-        self.bus = (
-            bus
-            if bus is not None
-            else Bus(
-                self.settings.bus_url.get_secret_value(),
+            self._addresses[id(storage)] = self.settings.storage_url.get_secret_value()
+        self.storage = storage
+        if bus is None:
+            url = self.settings.bus_url.get_secret_value()
+            bus = Bus(
+                url,
                 service=self.name,
                 inbox=KeyValueInbox(self.cache),
+                transport=transport_for_url(
+                    url,
+                    service=self.name,
+                    connect_timeout=self.settings.bus_connect_timeout,
+                ),
             )
-        )
+            self._addresses[id(bus)] = url
+        self.bus = bus
         for name, function in _consumer_methods(type(self)):
             spec = spec_of(function)
             self.bus.add_consumer(inject(getattr(self, name), self), spec)
@@ -98,6 +105,12 @@ class ChassisService(Service):
     def resources(self) -> Sequence[Resource]:
         """The cache, the content store, then the bus (closed in reverse: the bus first)."""
         return [*super().resources(), self.cache, self.storage, self.bus]
+
+    def describe_resource(self, resource: Resource) -> str:
+        """The resource's name, with where it connects when that came from the settings."""
+        address = self._addresses.get(id(resource))
+        described = super().describe_resource(resource)
+        return described if address is None else f"{described} ({describe_url(address)})"
 
     def intakes(self) -> Sequence[Intake]:
         """The consumers."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import pytest
+from pydantic import ValidationError
 
 from svckit import ConfigurationError
 from svckit.messaging import Command
@@ -64,12 +65,29 @@ def test_production_refuses_the_memory_store_and_names_the_variable(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv("SVCKIT_ENVIRONMENT", "production")
+    monkeypatch.setenv("SVCKIT_SERVICE_NAME", "resizer")
     monkeypatch.setenv("SVCKIT_BUS_URL", "amqp://u:p@rabbit/")
     monkeypatch.setenv("SVCKIT_CACHE_URL", "redis://redis:6379/0")
     with pytest.raises(ConfigurationError, match="SVCKIT_STORAGE_URL points at the embedded"):
         WorkerSettings(_env_file=None)
     monkeypatch.setenv("SVCKIT_STORAGE_URL", f"file://{tmp_path}")
     assert WorkerSettings(_env_file=None).is_production
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("s3://key:hunter2@bucket", "unsupported storage URL scheme 's3'"),
+        ("redis://:hunter2@/0", "names no host"),
+        ("/var/lib/content", "not a storage URL"),
+    ],
+)
+def test_a_storage_url_no_backend_reads_is_refused_without_echoing_it(
+    url: str, problem: str
+) -> None:
+    with pytest.raises(ValidationError, match=problem) as caught:
+        WorkerSettings(_env_file=None, storage_url=url)
+    assert "hunter2" not in str(caught.value)
 
 
 async def test_handlers_get_the_store_by_keyword_and_services_share_it() -> None:

@@ -11,6 +11,7 @@ catches them all and nothing else::
     │   ├── PublishError          the broker did not take a message
     │   │   └── UnroutableError   a command that no queue receives
     │   └── DecodeError           a message body or its headers cannot be read
+    ├── HandlerCancelledError     a handler raised CancelledError that no shutdown sent
     ├── CacheError                the cache backend failed
     ├── StorageError              the content store failed (in `svckit.storage`)
     │   ├── ContentTooLargeError  content over the store's size limit, refused unwritten
@@ -28,6 +29,7 @@ __all__ = [
     "ConfigurationError",
     "ContentTooLargeError",
     "DecodeError",
+    "HandlerCancelledError",
     "InvalidKeyError",
     "LifecycleError",
     "MessagingError",
@@ -86,6 +88,14 @@ class UnroutableError(PublishError):
 
 class DecodeError(MessagingError):
     """A message body or its headers could not be decoded or validated."""
+
+
+class HandlerCancelledError(SvckitError):
+    """A message handler raised `asyncio.CancelledError` although nothing cancelled it.
+
+    A task of its own that was cancelled, say. It is a failure of the handler, retried
+    or dead-lettered like any other, not a shutdown: the original is the ``__cause__``.
+    """
 
 
 class CacheError(SvckitError):

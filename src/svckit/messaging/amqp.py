@@ -18,6 +18,7 @@ again after a reconnect. The hot paths talk to the channel underneath directly:
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +37,7 @@ from svckit.messaging.transport import QueueSpec, QueueType
 aio_pika = require("aio_pika", "worker")
 
 import aiormq  # noqa: E402 - installed with aio_pika, checked just above
+from aio_pika.connection import make_url  # noqa: E402
 from pamqp import commands as spec  # noqa: E402
 
 from svckit.messaging._amqp_acks import GetDelivery  # noqa: E402
@@ -79,6 +81,7 @@ class AmqpTransport:
         *,
         connection_name: str = "svckit",
         watchdog_interval: float = WATCHDOG_INTERVAL,
+        connect_timeout: float | None = None,
     ) -> None:
         """Remember the URL; `connect` opens the connection.
 
@@ -86,7 +89,10 @@ class AmqpTransport:
             url: ``amqp://user:pass@host:port/vhost`` (or ``amqps://``).
             connection_name: Shown in RabbitMQ's management tools.
             watchdog_interval: Seconds between checks that each consumer is registered.
+            connect_timeout: Seconds that `connect` may take before it fails (a port that
+                accepts TCP but never speaks AMQP); ``None`` waits as long as aio-pika does.
         """
+        self.connect_timeout = connect_timeout
         self._url = url
         self.watchdog_interval = watchdog_interval
         self._connection_name = connection_name
@@ -99,19 +105,34 @@ class AmqpTransport:
         self._deadline = PublishDeadline(PUBLISH_TIMEOUT)
 
     async def connect(self) -> None:
-        """Open a robust connection and the publishing channel."""
+        """Open a robust connection and the publishing channel.
+
+        Within ``connect_timeout`` seconds, or not at all: a failed or cancelled attempt
+        closes the connection, so that no reconnecting task outlives it.
+        """
+        # connect_robust() by hand, to hold the connection while it connects.
+        connection = aio_pika.RobustConnection(
+            make_url(self._url, reconnect_interval=1),
+            client_properties={"connection_name": self._connection_name},
+            reconnect_interval=1,
+        )
         try:
-            self._connection = await aio_pika.connect_robust(
-                self._url,
-                client_properties={"connection_name": self._connection_name},
-                reconnect_interval=1,
-            )
-            self._channel = await self._connection.channel(
-                publisher_confirms=True, on_return_raises=True
-            )
-        except (aiormq.exceptions.AMQPError, OSError) as exc:
-            # The URL's password must not reach the message: name the host only.
-            raise MessagingError(f"cannot connect to RabbitMQ: {type(exc).__name__}") from exc
+            async with asyncio.timeout(self.connect_timeout):
+                await connection.connect()
+                self._channel = await connection.channel(
+                    publisher_confirms=True, on_return_raises=True
+                )
+        except BaseException as exc:
+            await connection.close()
+            if isinstance(exc, TimeoutError):
+                raise MessagingError(
+                    f"cannot connect to RabbitMQ: no answer within {self.connect_timeout}s"
+                ) from exc
+            if isinstance(exc, aiormq.exceptions.AMQPError | OSError):
+                # The URL's password must not reach the message: name the host only.
+                raise MessagingError(f"cannot connect to RabbitMQ: {type(exc).__name__}") from exc
+            raise
+        self._connection = connection
 
     async def close(self) -> None:
         """Stop the watchdogs and close the connection."""

@@ -57,8 +57,14 @@ _log = get_logger("svckit.bus")
 DEFAULT_EXCHANGE = "svckit"
 
 
-def transport_for_url(url: str, *, service: str = "svckit") -> Transport:
-    """Make the transport a URL names: ``memory://...`` or ``amqp(s)://...``."""
+def transport_for_url(
+    url: str, *, service: str = "svckit", connect_timeout: float | None = None
+) -> Transport:
+    """Make the transport a URL names: ``memory://...`` or ``amqp(s)://...``.
+
+    ``connect_timeout`` bounds how long connecting to RabbitMQ may take (``None``: the
+    client library's default).
+    """
     if url.startswith("memory://"):
         from svckit.messaging.memory import MemoryTransport  # noqa: PLC0415
 
@@ -66,7 +72,7 @@ def transport_for_url(url: str, *, service: str = "svckit") -> Transport:
     if url.startswith(("amqp://", "amqps://")):
         from svckit.messaging.amqp import AmqpTransport  # noqa: PLC0415 - needs the worker extra
 
-        return AmqpTransport(url, connection_name=service)
+        return AmqpTransport(url, connection_name=service, connect_timeout=connect_timeout)
     scheme = url.partition("://")[0] or url[:10]
     raise ValueError(f"unsupported bus URL scheme {scheme!r}; use memory:// or amqp://")
 
