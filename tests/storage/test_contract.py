@@ -6,6 +6,7 @@ the others do too, failures included.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -87,6 +88,24 @@ async def test_another_process_sees_the_content(new_store: NewStore) -> None:
     assert await producer.get("uploads/1/thumbnail") == b"small"
     assert await consumer.delete("uploads/1/original")
     assert not await producer.exists("uploads/1/original")
+
+
+async def test_concurrent_puts_and_gets_see_one_whole_content_or_another(
+    new_store: NewStore,
+) -> None:
+    writer, reader = await new_store(), await new_store()
+    small, large = b"s" * 10, bytes(range(256)) * 1024
+    await writer.put("race", small)
+
+    async def write(i: int) -> None:
+        await writer.put("race", large if i % 2 else small)
+
+    async def read() -> bytes | None:
+        return await reader.get("race")
+
+    results = await asyncio.gather(*(write(i) for i in range(20)), *(read() for _ in range(20)))
+    seen = {value for value in results if value is not None}
+    assert seen <= {small, large}, "a reader saw a part of a write"
 
 
 # ---------------------------------------------------------------------- size limit

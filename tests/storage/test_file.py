@@ -68,6 +68,26 @@ async def test_a_put_leaves_no_temporary_file_even_when_it_fails(
     assert await files.get("k") == b"old", "a failed put leaves the old content whole"
 
 
+async def test_a_put_remakes_the_folder_a_sweep_pruned_under_it(
+    files: FileStorage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_open = os.open
+    calls = 0
+
+    def open_after_a_prune(path: Path, flags: int, mode: int = 0o777) -> int:
+        nonlocal calls
+        calls += 1
+        if calls == 1:  # the sweep removed the empty folder between mkdir and open
+            path.parent.rmdir()
+        return real_open(path, flags, mode)
+
+    monkeypatch.setattr(os, "open", open_after_a_prune)
+    await files.put("new/folder/k", b"x", None)
+    monkeypatch.undo()
+    assert calls == 2
+    assert await files.get("new/folder/k") == b"x"
+
+
 async def test_hostile_keys_write_nothing_anywhere(tmp_path: Path) -> None:
     inside = tmp_path / "a" / "b"
     store = ContentStore(FileStorage(inside))
