@@ -135,9 +135,9 @@ class FileStorage:
     def _put(self, path: Path, data: bytes, expires_at: float) -> None:
         header = _HEADER.pack(_MAGIC, expires_at)
         for attempt in range(_PUT_TRIES):
-            path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_name(f".{path.name}{secrets.token_hex(8)}.tmp")
             try:
+                path.parent.mkdir(parents=True, exist_ok=True)
                 fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
             except FileNotFoundError:
                 if attempt == _PUT_TRIES - 1:
