@@ -21,6 +21,7 @@ for variable in (
     "USERS_BUS_URL",
     "USERS_CACHE_URL",
     "USERS_DATABASE_URL",
+    "USERS_STORAGE_URL",
     "USERS_JWT_SECRET",
 ):
     assert variable in message
@@ -35,6 +36,7 @@ os.environ.update(
     USERS_BUS_URL="amqp://users:s3cret@rabbit.internal:5672/",
     USERS_CACHE_URL="redis://redis.internal:6379/0",
     USERS_DATABASE_URL="postgresql+asyncpg://users:s3cret@db.internal/users",
+    USERS_STORAGE_URL="file:///var/lib/users/content",
     USERS_JWT_SECRET=secrets.token_urlsafe(32),
 )
 settings = UsersSettings()

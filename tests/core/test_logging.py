@@ -117,6 +117,7 @@ def test_console_format_is_readable_text(capsys: pytest.CaptureFixture[str]) -> 
                 "environment": "production",
                 "bus_url": "amqp://app:pw@rabbit/",
                 "cache_url": "redis://cache:6379/0",
+                "storage_url": "redis://cache:6379/0",
             },
             True,
         ),

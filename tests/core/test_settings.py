@@ -144,7 +144,7 @@ def test_production_refuses_embedded_backends_and_default_secrets(
         UsersSettings()
 
     message = str(caught.value)
-    for variable in ("USERS_BUS_URL", "USERS_CACHE_URL", "USERS_JWT_SECRET"):
+    for variable in ("USERS_BUS_URL", "USERS_CACHE_URL", "USERS_STORAGE_URL", "USERS_JWT_SECRET"):
         assert variable in message
     assert JWT_DEFAULT not in message
 
@@ -187,6 +187,7 @@ def test_production_starts_with_real_backends_and_secrets(monkeypatch: pytest.Mo
     monkeypatch.setenv("USERS_SERVICE_NAME", "users")
     monkeypatch.setenv("USERS_BUS_URL", AMQP_URL)
     monkeypatch.setenv("USERS_CACHE_URL", REDIS_URL)
+    monkeypatch.setenv("USERS_STORAGE_URL", REDIS_URL)
     monkeypatch.setenv("USERS_JWT_SECRET", JWT_REAL)
 
     settings = UsersSettings()
@@ -218,6 +219,7 @@ def test_production_refuses_the_default_service_name(monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("USERS_ENVIRONMENT", "production")
     monkeypatch.setenv("USERS_BUS_URL", AMQP_URL)
     monkeypatch.setenv("USERS_CACHE_URL", REDIS_URL)
+    monkeypatch.setenv("USERS_STORAGE_URL", REDIS_URL)
     monkeypatch.setenv("USERS_JWT_SECRET", JWT_REAL)
 
     with pytest.raises(ConfigurationError, match="USERS_SERVICE_NAME is the default 'svckit'"):
@@ -235,6 +237,7 @@ def test_a_subclass_default_name_is_accepted_in_production() -> None:
         environment=Environment.PRODUCTION,
         bus_url=SecretStr(AMQP_URL),
         cache_url=SecretStr(REDIS_URL),
+        storage_url=SecretStr(REDIS_URL),
     )
     assert settings.service_name == "billing"
 
@@ -249,6 +252,7 @@ def test_a_subclass_default_name_is_accepted_in_production() -> None:
         ("bus_url", "amqp://svc:hunter2@rabbit.internal:99999/", "invalid port"),
         ("cache_url", "memcached://:hunter2@cache.internal", "unsupported cache URL scheme"),
         ("cache_url", "redis://:hunter2@cache.internal:port/0", "invalid port"),
+        ("storage_url", "s3://key:hunter2@bucket", "unsupported storage URL scheme 's3'"),
     ],
 )
 def test_a_url_no_backend_reads_fails_validation_without_echoing_it(

@@ -37,6 +37,7 @@ DEFAULT_SERVICE_NAME = "svckit"
 #: The URL schemes each backend setting accepts, with whether the URL must name a host.
 _BUS_SCHEMES = {"memory": False, "amqp": True, "amqps": True}
 _CACHE_SCHEMES = {"memory": False, "redis": True, "rediss": True}
+_STORAGE_SCHEMES = {"memory": False, "redis": True, "rediss": True, "file": False}
 
 
 class Environment(enum.StrEnum):
@@ -72,6 +73,11 @@ class ServiceSettings(BaseSettings):
             container, so that the orchestrator's probes reach them).
         health_port: The port of ``/livez`` and ``/readyz``; ``None`` serves none (an API
             serves them on its own port instead).
+        storage_url: The content store that services share: ``memory://`` (in the
+            process), ``redis://host:port/db`` or ``file:///absolute/directory``.
+        storage_max_size: The largest content the store takes, in bytes.
+        storage_ttl: Seconds content lives when its put gives no TTL; ``None`` keeps it
+            until it is deleted.
     """
 
     model_config = SettingsConfigDict(
@@ -95,6 +101,9 @@ class ServiceSettings(BaseSettings):
     shutdown_timeout: float = Field(default=25.0, gt=0)
     health_host: str = "127.0.0.1"
     health_port: int | None = Field(default=None, ge=0, le=65535)
+    storage_url: SecretStr = SecretStr("memory://")
+    storage_max_size: int = Field(default=20 * 1024 * 1024, ge=1)
+    storage_ttl: float | None = Field(default=None, gt=0)
 
     @property
     def is_production(self) -> bool:
@@ -117,6 +126,12 @@ class ServiceSettings(BaseSettings):
     @classmethod
     def _check_cache_url(cls, value: SecretStr) -> SecretStr:
         _check_url(value.get_secret_value(), _CACHE_SCHEMES, "cache")
+        return value
+
+    @field_validator("storage_url")
+    @classmethod
+    def _check_storage_url(cls, value: SecretStr) -> SecretStr:
+        _check_url(value.get_secret_value(), _STORAGE_SCHEMES, "storage")
         return value
 
     @model_validator(mode="after")
