@@ -8,13 +8,16 @@ process of a service shares it), and turns the subclass's consumers into intakes
 - functions in the `ConsumerRouter` objects listed in ``routers``.
 
 A handler's keyword-only parameters are filled from the service by name (``bus``,
-``cache``, ``settings``, ``service`` or any other attribute).
+``cache``, ``settings``, ``service`` or any other attribute). A service with
+``database = True`` also holds ``db`` (a `svckit.db.Database`, opened between the cache
+and the bus), and a handler's ``session`` is then a session in a transaction around the
+call.
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from svckit.cache import Cache
@@ -24,9 +27,16 @@ from svckit.messaging.consumer import spec_of
 from svckit.messaging.router import ConsumerRouter, inject
 
 if TYPE_CHECKING:
+    from contextlib import AbstractAsyncContextManager
+
+    # Only the ``settings`` annotation of a service is evaluated; these stay names.
+    from sqlalchemy import MetaData  # noqa: TC004
+
     from svckit.core.resource import Resource
     from svckit.core.settings import ServiceSettings
     from svckit.core.work import Intake
+    from svckit.db import Database  # noqa: TC004
+    from svckit.db._inbox import DatabaseInbox
     from svckit.messaging import Message
 
 __all__ = ["ChassisService"]
@@ -39,9 +49,20 @@ class ChassisService(Service):
         cache: The cache resource (``settings.cache_url``), namespaced by service name.
         bus: The message bus (``settings.bus_url``).
         routers: Consumer routers whose consumers this service runs.
+        database: Whether the service holds a database, as ``db`` (off by default, so a
+            service without tables opens no SQLite file and needs no ``db`` extra).
+        metadata: The service's tables: created on start with
+            ``database_create_schema``, compared by ``svckit db revision --autogenerate``.
+        migrations: The alembic scripts folder (``migrations`` next to the service's
+            module by default), as ``svckit db upgrade`` runs them.
+        db: The database (``settings.database_url``), when ``database`` is on.
     """
 
     routers: ClassVar[Sequence[ConsumerRouter]] = ()
+    database: ClassVar[bool] = False
+    metadata: ClassVar[MetaData | None] = None
+    migrations: ClassVar[str | None] = None
+    db: Database
 
     def __init__(
         self,
@@ -49,13 +70,16 @@ class ChassisService(Service):
         *,
         bus: Bus | None = None,
         cache: Cache | None = None,
+        db: Database | None = None,
     ) -> None:
-        """Create the cache and the bus from the settings and add the consumers.
+        """Create the cache, the bus (and the database) from the settings; add the consumers.
 
         Args:
             settings: The service's settings (read from the environment by default).
             bus: A bus to use instead of one made from ``settings.bus_url``.
             cache: A cache to use instead of one made from ``settings.cache_url``.
+            db: A database to use instead of one made from ``settings.database_url``
+                (turns the database on).
         """
         super().__init__(settings)
         self.cache = (
@@ -72,20 +96,48 @@ class ChassisService(Service):
                 inbox=KeyValueInbox(self.cache),
             )
         )
+        self._database_inbox = self._open_database(db) if db is not None or self.database else None
         for name, function in _consumer_methods(type(self)):
             spec = spec_of(function)
             self.bus.add_consumer(inject(getattr(self, name), self), spec)
         for router in self.routers:
             for handler, spec in router.specs():
                 self.bus.add_consumer(inject(handler, self), spec)
+        if self._database_inbox is not None:
+            self._database_inbox.retain_for(self.bus.consumers)
+
+    def _open_database(self, db: Database | None) -> DatabaseInbox:
+        from svckit.db._inbox import DatabaseInbox  # noqa: PLC0415 - needs the db extra
+        from svckit.db.database import Database  # noqa: PLC0415
+
+        self.db = (
+            db
+            if db is not None
+            else Database.from_settings(self.settings, metadata=self.metadata or ())
+        )
+        inbox = self.bus.database_inbox = DatabaseInbox(self.db)
+        return inbox
+
+    def per_call_dependencies(self) -> dict[str, Callable[[], AbstractAsyncContextManager[Any]]]:
+        """What a handler's keyword-only parameters get fresh for each call, by name.
+
+        With a database: ``session``, a session in a transaction around the call (see
+        `Database.transaction`).
+        """
+        if "db" in vars(self):
+            return {"session": self.db.transaction}
+        return {}
 
     def resources(self) -> Sequence[Resource]:
-        """The cache, then the bus (closed in reverse: the bus first)."""
-        return [*super().resources(), self.cache, self.bus]
+        """The cache, the database, then the bus (closed in reverse: the bus first)."""
+        db = [self.db] if "db" in vars(self) else []
+        return [*super().resources(), self.cache, *db, self.bus]
 
     def intakes(self) -> Sequence[Intake]:
-        """The consumers."""
-        return [*super().intakes(), *self.bus.consumers]
+        """The consumers (and the database inbox's sweeper, when a consumer uses it)."""
+        inbox = self._database_inbox
+        sweeper = [inbox] if inbox is not None and inbox.retained else []
+        return [*super().intakes(), *self.bus.consumers, *sweeper]
 
     async def publish(self, message: Message, **options: Any) -> str:
         """Publish ``message`` on the bus; see `Bus.publish`."""

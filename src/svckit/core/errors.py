@@ -12,10 +12,13 @@ catches them all and nothing else::
     │   │   └── UnroutableError   a command that no queue receives
     │   └── DecodeError           a message body or its headers cannot be read
     ├── CacheError                the cache backend failed
+    ├── DatabaseError             the database failed or refused a statement (in `svckit.db`)
+    │   ├── IntegrityError        a constraint was violated: a duplicate key, a missing row
+    │   └── TransientDatabaseError  worth another try: connection lost, pool or lock timeout
     └── HttpError                 a service-to-service call failed (in `svckit.http`)
 
-Errors of the libraries svckit adapts (aio-pika, redis-py) are translated at the boundary,
-with the original kept as ``__cause__``.
+Errors of the libraries svckit adapts (aio-pika, redis-py, SQLAlchemy) are translated at
+the boundary, with the original kept as ``__cause__``.
 """
 
 from __future__ import annotations
@@ -23,12 +26,15 @@ from __future__ import annotations
 __all__ = [
     "CacheError",
     "ConfigurationError",
+    "DatabaseError",
     "DecodeError",
+    "IntegrityError",
     "LifecycleError",
     "MessagingError",
     "MissingExtraError",
     "PublishError",
     "SvckitError",
+    "TransientDatabaseError",
     "UnroutableError",
 ]
 
@@ -84,3 +90,23 @@ class DecodeError(MessagingError):
 
 class CacheError(SvckitError):
     """The cache backend failed."""
+
+
+class DatabaseError(SvckitError):
+    """The database failed or refused a statement.
+
+    The message names the kind of failure and, where the database says, the constraint,
+    table or column; never the statement's parameters or the URL's password.
+    """
+
+
+class IntegrityError(DatabaseError):
+    """A constraint was violated: a duplicate key, a missing referenced row, a NULL."""
+
+
+class TransientDatabaseError(DatabaseError):
+    """A failure that another try may not meet.
+
+    The connection was lost or refused, no pooled connection was free in time, a lock
+    wait timed out, a deadlock or a serialization failure.
+    """
