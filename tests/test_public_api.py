@@ -16,6 +16,7 @@ SVCKIT = [
     "CacheError",
     "CheckResult",
     "ConfigurationError",
+    "DatabaseError",
     "DecodeError",
     "DrainReport",
     "Environment",
@@ -24,6 +25,7 @@ SVCKIT = [
     "HealthStatus",
     "InFlight",
     "Intake",
+    "IntegrityError",
     "LifecycleError",
     "MessagingError",
     "MissingExtraError",
@@ -34,6 +36,7 @@ SVCKIT = [
     "ServiceSettings",
     "ServiceState",
     "SvckitError",
+    "TransientDatabaseError",
     "UnroutableError",
     "bind_context",
     "configure_logging",
@@ -55,6 +58,14 @@ PINNED = {
         "RedisBackend",
         "cached",
     ],
+    "svckit.db": [
+        "SVCKIT_METADATA",
+        "Database",
+        "DatabaseError",
+        "IntegrityError",
+        "TransientDatabaseError",
+    ],
+    "svckit.db.migrations": ["run_migrations"],
     "svckit.http": [
         "HttpClient",
         "HttpError",
@@ -97,6 +108,8 @@ PINNED = {
 # level (add the api and bot kinds here when they are written).
 SUBPACKAGES = [
     "svckit.cache",
+    "svckit.db",
+    "svckit.db.migrations",
     "svckit.http",
     "svckit.messaging",
     "svckit.testing",

@@ -9,7 +9,7 @@ process of a service shares it), and turns the subclass's consumers into intakes
 
 A handler's keyword-only parameters are filled from the service by name (``bus``,
 ``cache``, ``settings``, ``service`` or any other attribute). A service with
-``database = True`` also holds ``db`` (a `svckit.db.Database`, opened between the cache
+``uses_database = True`` also holds ``db`` (a `svckit.db.Database`, opened between the cache
 and the bus), and a handler's ``session`` is then a session in a transaction around the
 call.
 """
@@ -49,17 +49,17 @@ class ChassisService(Service):
         cache: The cache resource (``settings.cache_url``), namespaced by service name.
         bus: The message bus (``settings.bus_url``).
         routers: Consumer routers whose consumers this service runs.
-        database: Whether the service holds a database, as ``db`` (off by default, so a
+        uses_database: Whether the service holds a database, as ``db`` (off by default, so a
             service without tables opens no SQLite file and needs no ``db`` extra).
         metadata: The service's tables: created on start with
             ``database_create_schema``, compared by ``svckit db revision --autogenerate``.
         migrations: The alembic scripts folder (``migrations`` next to the service's
             module by default), as ``svckit db upgrade`` runs them.
-        db: The database (``settings.database_url``), when ``database`` is on.
+        db: The database (``settings.database_url``), when ``uses_database`` is on.
     """
 
     routers: ClassVar[Sequence[ConsumerRouter]] = ()
-    database: ClassVar[bool] = False
+    uses_database: ClassVar[bool] = False
     metadata: ClassVar[MetaData | None] = None
     migrations: ClassVar[str | None] = None
     db: Database
@@ -96,7 +96,9 @@ class ChassisService(Service):
                 inbox=KeyValueInbox(self.cache),
             )
         )
-        self._database_inbox = self._open_database(db) if db is not None or self.database else None
+        self._database_inbox = (
+            self._open_database(db) if db is not None or self.uses_database else None
+        )
         for name, function in _consumer_methods(type(self)):
             spec = spec_of(function)
             self.bus.add_consumer(inject(getattr(self, name), self), spec)

@@ -1,10 +1,10 @@
 """The database: SQLAlchemy 2 async on SQLite (the default) or PostgreSQL.
 
-A service that sets ``database = True`` holds a `Database` as ``self.db``, opened and
+A service that sets ``uses_database = True`` holds a `Database` as ``self.db``, opened and
 closed with its other resources and checked by readiness::
 
     class Users(WorkerService):
-        database = True
+        uses_database = True
         metadata = Base.metadata          # its tables, for create-on-start and migrations
 
         @consumer("user.created", idempotent=True, inbox="database")

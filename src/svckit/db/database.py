@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from svckit.core.errors import DatabaseError, LifecycleError
+from svckit.core.errors import DatabaseError, LifecycleError, TransientDatabaseError
 from svckit.core.health import Health
 from svckit.core.logging import get_logger
 from svckit.db._errors import describe, translate
@@ -176,6 +176,12 @@ class Database:
             await engine.dispose()
             error = translate(exc)
             raise type(error)(f"cannot open the database {self.url}: {error}") from exc
+        except (OSError, TimeoutError) as exc:
+            # asyncpg's own connect errors (refused, unreachable) come out unwrapped.
+            await engine.dispose()
+            raise TransientDatabaseError(
+                f"cannot open the database {self.url}: {type(exc).__name__}"
+            ) from exc
         except BaseException:
             await engine.dispose()
             raise

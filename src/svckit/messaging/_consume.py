@@ -149,7 +149,7 @@ class Consumer:
         if spec.inbox == "database" and database_inbox is None:
             raise LifecycleError(
                 f"consumer {self.name} keeps its inbox in the database, but the service has "
-                "none: set `database = True` on it",
+                "none: set `uses_database = True` on it",
             )
 
     @property
