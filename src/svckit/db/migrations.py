@@ -104,7 +104,8 @@ def migrations_dir(service: type[Any]) -> Path:
 
 def alembic_config(service: type[Any], url: URL) -> Config:
     """An alembic configuration for ``service`` and its database ``url``, with no ini file."""
-    config = Config()
+    # alembic's default stdout is the one at its import: give today's.
+    config = Config(stdout=sys.stdout)
     # alembic's options are ConfigParser values: a '%' must be doubled.
     config.set_main_option("script_location", str(migrations_dir(service)).replace("%", "%%"))
     config.attributes[_SERVICE] = service
