@@ -138,3 +138,18 @@ def test_a_worker_without_a_database_never_imports_sqlalchemy() -> None:
 
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout.splitlines()[-1]) is False
+
+
+async def test_the_harness_gives_a_database_service_a_throwaway_sqlite_file(
+    in_tmp_cwd: Path,
+) -> None:
+    async with ServiceHarness(Notes) as h:
+        await h.publish(Note(seq=9))
+        await h.wait_idle()
+        assert await committed(h.service) == [9]  # its tables were created on start
+        folder = h._own_folder
+        assert folder is not None
+        assert h.service.db.url.endswith(f"{folder}/db.sqlite3")
+
+    assert not (in_tmp_cwd / ".svckit").exists()
+    assert not (in_tmp_cwd / folder).exists()

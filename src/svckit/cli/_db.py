@@ -117,10 +117,8 @@ def _init(config: Any, _: argparse.Namespace) -> int:
 def _revision(config: Any, args: argparse.Namespace) -> int:
     from alembic import command  # noqa: PLC0415
 
-    scripts = command.revision(config, message=args.message, autogenerate=args.autogenerate)
-    for script in scripts if isinstance(scripts, list) else [scripts]:
-        if script is not None:
-            print(f"wrote {script.path}")
+    # alembic says which file it wrote ("Generating .../versions/<rev>_<slug>.py ... done").
+    command.revision(config, message=args.message, autogenerate=args.autogenerate)
     return 0
 
 
