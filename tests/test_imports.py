@@ -59,3 +59,10 @@ def test_import_svckit_worker_loads_neither_the_bot_nor_the_api() -> None:
 
     assert "aiogram" not in loaded
     assert "fastapi" not in loaded
+
+
+def test_import_svckit_testing_loads_neither_fastapi_nor_httpx() -> None:
+    loaded = loaded_after("import svckit.testing")
+
+    assert "fastapi" not in loaded
+    assert "httpx2" not in loaded

@@ -54,6 +54,22 @@ SVCKIT = [
 
 # Every subpackage's public names.
 PINNED = {
+    "svckit.api": [
+        "PROBLEM_JSON",
+        "REQUEST_ID_HEADER",
+        "ApiService",
+        "ApiSettings",
+        "BusDep",
+        "CacheDep",
+        "Problem",
+        "ServiceDep",
+        "SessionDep",
+        "SettingsDep",
+        "StorageDep",
+        "identify",
+        "problem_response",
+        "service_of",
+    ],
     "svckit.cache": [
         "Cache",
         "CacheBackend",
@@ -118,13 +134,14 @@ PINNED = {
         "forget_memory_storage",
         "memory_storage_for",
     ],
-    "svckit.testing": ["HarnessFactory", "ServiceHarness"],
+    "svckit.testing": ["ApiHarness", "HarnessFactory", "ServiceHarness"],
     "svckit.worker": ["ConsumerRouter", "WorkerService", "WorkerSettings", "consumer"],
 }
 
 # Every package with a public surface of its own is held to the same rules as the top
 # level (add the api and bot kinds here when they are written).
 SUBPACKAGES = [
+    "svckit.api",
     "svckit.cache",
     "svckit.db",
     "svckit.db.migrations",

@@ -14,8 +14,13 @@ consumer does with a body that is not a valid message (it ends in the dead lette
 
 With pytest, the ``svckit_harness`` fixture (installed with svckit as a pytest plugin)
 starts harnesses and stops them after the test.
+
+
+An `ApiService` runs in `ApiHarness`, through its app's lifespan, with an HTTP client
+over ASGI (``harness.client``).
 """
 
+from svckit.testing._api import ApiHarness
 from svckit.testing.harness import HarnessFactory, ServiceHarness
 
-__all__ = ["HarnessFactory", "ServiceHarness"]
+__all__ = ["ApiHarness", "HarnessFactory", "ServiceHarness"]
