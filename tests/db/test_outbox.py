@@ -199,7 +199,7 @@ async def test_two_relays_on_postgresql_publish_each_row_once(
     async def relay(outbox: Outbox) -> None:
         # Until nothing is left: a pass that found every row claimed by the other one
         # publishes nothing, and the rows it skipped are still pending.
-        while await outbox.relay_once() or (await outbox.backlog())[0]:
+        while await outbox.relay_once() or (await outbox.backlog())[0]:  # noqa: ASYNC110
             await asyncio.sleep(0.01)
 
     await asyncio.gather(relay(first), relay(second), relay(first), relay(second))
