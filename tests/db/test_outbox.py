@@ -111,8 +111,8 @@ async def test_an_unroutable_command_moves_aside_and_its_key_goes_on(database_ur
 
 
 async def test_readiness_reports_the_backlog_and_its_age(database_url: str) -> None:
-    overrides = {"outbox_relay": False, "outbox_lag_threshold": 0.05}
-    async with harness(database_url, **overrides) as h:
+    overrides: dict[str, Any] = {"outbox_relay": False, "outbox_lag_threshold": 0.05}
+    async with harness(database_url, Shop, **overrides) as h:
         report = await h.service.health_report()
         assert report.checks["outbox"].status is HealthStatus.UP
         assert report.checks["outbox"].detail.startswith("0 pending")
