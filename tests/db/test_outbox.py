@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -11,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 from opentelemetry.sdk.trace import TracerProvider
 
+from svckit.cli import main
 from svckit.core.health import HealthStatus
 from svckit.core.logging import bind_context
 from svckit.core.telemetry import get_tracer
@@ -23,6 +25,7 @@ from tests.messaging.conftest import eventually
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
+    from pathlib import Path
 
 
 class Listening(Shop):
@@ -207,3 +210,47 @@ async def test_two_relays_on_postgresql_publish_each_row_once(
 
     assert sorted(received) == sorted(written)
     assert len(set(received)) == len(received)
+
+
+# ---------------------------------------------------------------------- svckit outbox
+
+
+def test_svckit_outbox_lists_retries_and_purges_failed_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'shop.sqlite3'}"
+    target = "tests.db._outbox_services:Shop"
+
+    async def two_failed_rows() -> None:
+        async with harness(url) as h:
+            for n in (1, 2):
+                await h.service.outbox.publish(ShipOrder(order_id=n), key="ship")
+            await eventually(lambda: _count(h.service, FAILED, 2), message="two failed rows")
+
+    asyncio.run(two_failed_rows())
+    monkeypatch.setenv("SVCKIT_DATABASE_URL", url)
+
+    assert main(["outbox", "list", target]) == 0
+    listing = capsys.readouterr().out
+    assert listing.count("UnroutableError") == 2
+    assert main(["outbox", "list", target, "--json"]) == 0
+    listed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [row["status"] for row in listed] == [FAILED, FAILED]
+    first, second = (row["id"] for row in listed)
+
+    assert main(["outbox", "retry", target, "--id", str(first)]) == 0
+    assert "retried 1" in capsys.readouterr().out
+    assert main(["outbox", "list", target, "--status", "pending", "--json"]) == 0
+    assert [json.loads(line)["id"] for line in capsys.readouterr().out.splitlines()] == [first]
+
+    assert main(["outbox", "purge", target, "--all"]) == 2
+    assert "--yes" in capsys.readouterr().err
+    assert main(["outbox", "purge", target, "--all", "--yes"]) == 0
+    assert "purged 1" in capsys.readouterr().out
+    assert main(["outbox", "list", target, "--status", "all", "--json"]) == 0
+    assert [json.loads(line)["id"] for line in capsys.readouterr().out.splitlines()] == [first]
+    assert second != first
+
+
+async def _count(service: Shop, status: str, count: int) -> bool:
+    return len(await rows(service, status=status)) == count
