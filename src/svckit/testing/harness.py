@@ -82,7 +82,10 @@ class ServiceHarness(Generic[S]):
                 "health_port": None,
                 **overrides,
             }
-            if getattr(service, "uses_database", False) and "database_url" not in overrides:
+            uses_db = getattr(service, "uses_database", False) or getattr(
+                service, "uses_outbox", False
+            )
+            if uses_db and "database_url" not in overrides:
                 self._own_folder = tempfile.mkdtemp(prefix="svckit-harness-")
                 values["database_url"] = f"sqlite+aiosqlite:///{self._own_folder}/db.sqlite3"
                 values.setdefault("database_create_schema", True)

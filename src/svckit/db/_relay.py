@@ -1,0 +1,333 @@
+"""The outbox relay: it publishes the rows the writers committed, with confirms.
+
+One pass (`Relay.relay_once`)::
+
+    BEGIN; UPDATE svckit_outbox SET claimed_by = me, claimed_until = now + lease
+           WHERE id IN (the oldest pending row of each key ... FOR UPDATE SKIP LOCKED)
+           RETURNING ...; COMMIT
+    publish every claimed row at once, each with a confirm
+    BEGIN; DELETE the confirmed rows (or mark them done); reschedule or move aside the
+           failed ones; COMMIT
+
+A crash after a confirm and before the delete publishes that row again once its lease
+has run out: a duplicate with the same message id, which an idempotent consumer skips.
+A failure while the broker is away counts no attempt: the rows wait for it to return.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from svckit.core._redact import redact_text
+from svckit.core.health import HealthStatus
+from svckit.core.logging import get_logger
+from svckit.core.telemetry import counter, get_meter, histogram
+from svckit.db import _outbox_table as table
+from svckit.db._errors import describe
+from svckit.messaging.transport import Outgoing
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from opentelemetry.metrics import CallbackOptions, MeterProvider, Observation
+    from sqlalchemy import Row
+
+    from svckit.core.retry import RetryPolicy
+    from svckit.db.database import Database
+    from svckit.messaging.transport import Transport
+
+_log = get_logger("svckit.db.outbox")
+
+#: The longest wait between two passes while the broker is away.
+MAX_BACKOFF = 5.0
+#: Done rows deleted by one statement, and statements in one sweep.
+SWEEP_BATCH = 1000
+SWEEP_BATCHES = 20
+
+
+class Relay:
+    """Claims, publishes and settles outbox rows; runs as a task while the outbox is open."""
+
+    def __init__(
+        self,
+        database: Database,
+        transport: Transport,
+        *,
+        name: str,
+        service: str,
+        retry: RetryPolicy,
+        batch_size: int,
+        lease: float,
+        poll_interval: float,
+        retention: float,
+        meter_provider: MeterProvider | None,
+    ) -> None:
+        """Relay ``database``'s outbox rows to ``transport`` as the relay called ``name``."""
+        self._db = database
+        self._transport = transport
+        self.name = name
+        self._retry = retry
+        self._batch = batch_size
+        self._lease = lease
+        self._poll = poll_interval
+        self._retention = retention
+        self._postgresql = database.backend == "postgresql"
+        self.wake = asyncio.Event()
+        self.pending = 0
+        self._stopping = False
+        self._task: asyncio.Task[None] | None = None
+        self._next_sweep = 0.0
+        meter = get_meter(service, meter_provider=meter_provider)
+        self._published = counter(
+            meter, "svckit.outbox.published", unit="{message}", description="Relayed, confirmed"
+        )
+        self._failed = counter(
+            meter, "svckit.outbox.failed", unit="{message}", description="Moved aside as failed"
+        )
+        self._retried = counter(
+            meter, "svckit.outbox.retried", unit="{message}", description="Publish failed, later"
+        )
+        self._lag = histogram(
+            meter, "svckit.outbox.lag", description="From the outbox write to the confirm"
+        )
+        meter.create_observable_gauge(
+            "svckit.outbox.pending",
+            callbacks=[self._observe],
+            unit="{message}",
+            description="Rows waiting in the outbox (as of the last readiness check)",
+        )
+
+    # ------------------------------------------------------------------ lifecycle
+
+    @property
+    def running(self) -> bool:
+        """Whether the relay's task is alive."""
+        return self._task is not None and not self._task.done()
+
+    def start(self) -> None:
+        """Start relaying in a task of its own."""
+        self._stopping = False
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="svckit-outbox")
+
+    async def stop(self, timeout: float) -> None:
+        """Finish the pass in flight within ``timeout`` seconds, then stop.
+
+        A pass cut off at the deadline leaves its rows claimed; their lease runs out and
+        a relay publishes them again (with the same message ids).
+        """
+        task, self._task = self._task, None
+        if task is None:
+            return
+        self._stopping = True
+        self.wake.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(task), timeout)
+        except TimeoutError:
+            _log.warning("outbox relay cut off at the shutdown deadline", relay=self.name)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _run(self) -> None:
+        listener = await self._listen()
+        backoff = 0.0
+        try:
+            while not self._stopping:
+                self.wake.clear()
+                try:
+                    published, outage = await self.relay_once()
+                    await self._sweep()
+                except Exception as exc:  # noqa: BLE001 - the database is away: try again
+                    _log.warning("outbox relay pass failed", error=describe(exc))
+                    published, outage = 0, True
+                if outage:
+                    backoff = min(MAX_BACKOFF, max(self._poll, backoff * 2))
+                    await self._pause(backoff, wakeable=False)
+                    continue
+                backoff = 0.0
+                if published < self._batch:
+                    await self._pause(self._poll, wakeable=True)
+        finally:
+            if listener is not None:
+                await listener.aclose()
+
+    async def _pause(self, seconds: float, *, wakeable: bool) -> None:
+        if self._stopping:
+            return
+        if wakeable:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(seconds):
+                    await self.wake.wait()
+            return
+        deadline = time.monotonic() + seconds
+        while not self._stopping and time.monotonic() < deadline:
+            # Only a stop cuts an outage's backoff short, not the writers' wake-ups.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(deadline - time.monotonic()):
+                    await self.wake.wait()
+            self.wake.clear()
+
+    # ------------------------------------------------------------------ one pass
+
+    async def relay_once(self) -> tuple[int, bool]:
+        """Publish one batch of pending rows.
+
+        Returns:
+            How many rows were published, and whether the broker seemed away.
+        """
+        at = table.now()
+        statement = table.claim(
+            self.name, batch=self._batch, lease=self._lease, at=at, postgresql=self._postgresql
+        )
+        async with self._db.transaction() as session:
+            rows = (await session.execute(statement)).all()
+        if not rows:
+            return 0, False
+        results = await asyncio.gather(*(self._send(row) for row in rows), return_exceptions=True)
+        done = [row for row, result in zip(rows, results, strict=True) if result is None]
+        failures = [
+            (row, result)
+            for row, result in zip(rows, results, strict=True)
+            if isinstance(result, BaseException)
+        ]
+        outage = bool(failures) and await self._broker_away()
+        await self._settle(done, failures, outage=outage)
+        confirmed_at = table.now()
+        for row in done:
+            self._lag.record((confirmed_at - table.as_utc(row.created_at)).total_seconds())
+        if done:
+            self._published.add(len(done))
+        return len(done), outage
+
+    async def _send(self, row: Row[Any]) -> None:
+        properties = row.properties
+        outgoing = Outgoing(
+            body=row.body,
+            routing_key=row.routing_key,
+            message_id=row.message_id,
+            timestamp=datetime.fromisoformat(properties["timestamp"]),
+            type=properties.get("type"),
+            correlation_id=properties.get("correlation_id"),
+            headers=dict(properties.get("headers") or {}),
+            content_type=properties.get("content_type"),
+        )
+        await self._transport.publish(row.exchange, outgoing, mandatory=row.mandatory)
+
+    async def _settle(
+        self,
+        done: Sequence[Row[Any]],
+        failures: Sequence[tuple[Row[Any], BaseException]],
+        *,
+        outage: bool,
+    ) -> None:
+        at = table.now()
+        async with self._db.transaction() as session:
+            if done:
+                ids = [row.id for row in done]
+                await session.execute(
+                    table.finished(self.name, ids, keep=self._retention > 0, at=at)
+                )
+            if outage:
+                await session.execute(table.release(self.name, [row.id for row, _ in failures]))
+                return
+            for row, exc in failures:
+                attempts = row.attempts + 1
+                error = _error_text(exc)
+                if isinstance(exc, Exception) and self._retry.should_retry(exc, attempts):
+                    later = at + timedelta(seconds=self._retry.delay(attempts))
+                    statement = table.retry_later(
+                        self.name, row.id, attempts=attempts, at=later, error=error
+                    )
+                    self._retried.add(1)
+                else:
+                    statement = table.move_aside(self.name, row.id, attempts=attempts, error=error)
+                    self._failed.add(1)
+                    _log.error(
+                        "outbox row failed for good",
+                        row=row.id,
+                        message_id=row.message_id,
+                        attempts=attempts,
+                        error=error,
+                    )
+                await session.execute(statement)
+
+    async def _broker_away(self) -> bool:
+        try:
+            health = await self._transport.health()
+        except Exception:  # noqa: BLE001 - a failing check means it is away
+            return True
+        return health.status is HealthStatus.DOWN
+
+    async def _sweep(self) -> None:
+        if self._retention <= 0 or time.monotonic() < self._next_sweep:
+            return
+        self._next_sweep = time.monotonic() + max(self._retention / 10, 1.0)
+        before = table.now() - timedelta(seconds=self._retention)
+        for _ in range(SWEEP_BATCHES):
+            async with self._db.transaction() as session:
+                result = await session.execute(table.sweepable(before, SWEEP_BATCH))
+            if int(result.rowcount) < SWEEP_BATCH:  # type: ignore[attr-defined]
+                return
+
+    # ------------------------------------------------------------------ wake-ups
+
+    async def _listen(self) -> _Listener | None:
+        if not self._postgresql:
+            return None
+        try:
+            return await _Listener.open(self._db, self.wake)
+        except Exception as exc:  # noqa: BLE001 - polling still works
+            _log.warning("cannot LISTEN for outbox writes; polling", error=describe(exc))
+            return None
+
+    def _observe(self, _options: CallbackOptions) -> list[Observation]:
+        from opentelemetry.metrics import Observation  # noqa: PLC0415
+
+        return [Observation(self.pending)]
+
+
+#: The PostgreSQL channel the outbox writers notify.
+CHANNEL = "svckit_outbox"
+
+
+class _Listener:
+    """A pooled connection kept aside, listening for the writers' NOTIFY."""
+
+    def __init__(self, connection: Any, driver: Any, wake: asyncio.Event) -> None:
+        self._connection = connection
+        self._driver = driver
+        self._wake = wake
+
+    @classmethod
+    async def open(cls, database: Database, wake: asyncio.Event) -> _Listener:
+        connection = await database.engine.connect()
+        try:
+            raw = await connection.get_raw_connection()
+            driver: Any = raw.driver_connection
+            listener = cls(connection, driver, wake)
+            await driver.add_listener(CHANNEL, listener._notified)
+        except BaseException:
+            await connection.close()
+            raise
+        return listener
+
+    def _notified(self, *_args: object) -> None:
+        self._wake.set()
+
+    async def aclose(self) -> None:
+        with contextlib.suppress(Exception):
+            await self._driver.remove_listener(CHANNEL, self._notified)
+        with contextlib.suppress(Exception):
+            await self._connection.close()
+
+
+def _error_text(exc: BaseException) -> str:
+    # Library error text may carry a URL with a password, or a line break that forges a
+    # log line: redacted, on one line, bounded by the column.
+    detail = " ".join(str(exc).split())
+    text = f"{type(exc).__name__}: {redact_text(detail)}" if detail else type(exc).__name__
+    return text[: table.ERROR_LIMIT]

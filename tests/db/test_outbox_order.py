@@ -1,0 +1,80 @@
+"""Per-key order through the outbox holds whatever publishes fail and are retried."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter, defaultdict
+from typing import TYPE_CHECKING
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from svckit.core.errors import PublishError
+from svckit.core.health import Health
+from svckit.core.retry import RetryPolicy
+from svckit.db import Database, Outbox
+from svckit.messaging import Bus
+from tests.db._outbox_services import OrderPlaced
+
+if TYPE_CHECKING:
+    from svckit.messaging.transport import Outgoing
+
+# Retried at once, and often enough that no row fails for good.
+EAGER = RetryPolicy(attempts=50, initial_delay=0.0, jitter=0.0)
+
+
+class FlakyTransport:
+    """Refuses the tries it was told to refuse, while saying that the broker is up."""
+
+    def __init__(self, refused: set[tuple[int, int]]) -> None:
+        self.refused = refused
+        self.tries: Counter[str] = Counter()
+        self.sent: list[Outgoing] = []
+
+    async def publish(self, exchange: str, message: Outgoing, *, mandatory: bool) -> None:  # noqa: ARG002
+        message_id = message.message_id or ""
+        self.tries[message_id] += 1
+        order_id = int(message_id)
+        if (order_id, self.tries[message_id]) in self.refused:
+            raise PublishError("refused on purpose")
+        await asyncio.sleep(0)  # let the other publishes of the batch interleave
+        self.sent.append(message)
+
+    async def health(self) -> Health:
+        return Health.up()
+
+
+async def _run(keys: list[int | None], refused: set[tuple[int, int]], batch: int) -> None:
+    transport = FlakyTransport(refused)
+    db = Database("sqlite+aiosqlite://", create_schema=True)
+    bus = Bus(transport=transport)  # type: ignore[arg-type]
+    outbox = Outbox(db, bus, retry=EAGER, batch_size=batch)
+    async with db:
+        for n, key in enumerate(keys):
+            await outbox.publish(
+                OrderPlaced(order_id=n), key=None if key is None else f"k{key}", message_id=str(n)
+            )
+        for _ in range(10 * len(keys) + 10):
+            await outbox.relay_once()
+            if (await outbox.backlog())[0] == 0:
+                break
+    assert sorted(int(m.message_id or -1) for m in transport.sent) == list(range(len(keys)))
+    published: dict[str, list[int]] = defaultdict(list)
+    for message in transport.sent:
+        n = int(message.message_id or -1)
+        if keys[n] is not None:
+            published[f"k{keys[n]}"].append(n)
+    for name, order in published.items():
+        assert order == sorted(order), f"key {name} left out of order: {order}"
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    keys=st.lists(st.one_of(st.none(), st.integers(0, 3)), min_size=1, max_size=25),
+    refused=st.sets(st.tuples(st.integers(0, 24), st.integers(1, 3)), max_size=30),
+    batch=st.integers(1, 8),
+)
+def test_each_key_is_published_in_the_order_written(
+    keys: list[int | None], refused: set[tuple[int, int]], batch: int
+) -> None:
+    asyncio.run(_run(keys, refused, batch))
