@@ -30,6 +30,21 @@ _FASTAPI_OPTIONS = inspect.signature(FastAPI.__init__).parameters
 _NATIVE_TELEMETRY = "telemetry" in _FASTAPI_OPTIONS
 
 
+class _App(FastAPI):
+    """FastAPI, with svckit's request middleware outside all the others.
+
+    Outermost, it sees what Starlette's own layers answer (a 500 from the server-error
+    layer, a 413 from the body limit) and turns it into a problem, and its request id
+    and log context cover every line the others log.
+    """
+
+    svckit_request_options: dict[str, Any]
+
+    def build_middleware_stack(self) -> Any:
+        """Starlette's stack, wrapped in `RequestMiddleware`."""
+        return RequestMiddleware(super().build_middleware_stack(), **self.svckit_request_options)
+
+
 class ApiService(ChassisService):
     """An HTTP API on the chassis: FastAPI routes, plus consumers if it has any.
 
@@ -89,7 +104,7 @@ class ApiService(ChassisService):
             # svckit makes the server span (and logs, redacted): FastAPI's own would be a
             # second one. Its request metrics stay on.
             options["telemetry"] = {"tracing": False, "logs": False}
-        app = FastAPI(
+        app = _App(
             title=self.title or type(self).__name__,
             version=self.version,
             lifespan=self._lifespan,
@@ -110,13 +125,12 @@ class ApiService(ChassisService):
                 allow_headers=["*"],
                 expose_headers=[REQUEST_ID_HEADER],
             )
-        app.add_middleware(
-            RequestMiddleware,
-            service_name=self.name,
-            trusted_hosts=settings.trusted_hosts,
+        app.svckit_request_options = {
+            "service_name": self.name,
+            "trusted_hosts": settings.trusted_hosts,
             # OpenTelemetry's FastAPI instrumentation marks the app; then it makes the span.
-            instrumented=lambda: bool(getattr(app, "_is_instrumented_by_opentelemetry", False)),
-        )
+            "instrumented": lambda: bool(getattr(app, "_is_instrumented_by_opentelemetry", False)),
+        }
         return app
 
     def intakes(self) -> Sequence[Intake]:
