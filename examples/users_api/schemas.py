@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from examples.users_api.passwords import MAX_LENGTH
+from examples.users_api.passwords import COMMON_PASSWORDS, MAX_LENGTH, MIN_LENGTH, check_policy
 
 __all__ = [
     "AccountPatch",
@@ -30,13 +30,29 @@ def _lower(value: str) -> str:
     return value.lower()
 
 
+def _utc(value: datetime) -> datetime:
+    # SQLite gives back what it was given without its zone; every time stored is UTC.
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
+
+
 Email = Annotated[
     str,
     StringConstraints(strip_whitespace=True, max_length=254, pattern=_EMAIL),
     AfterValidator(_lower),
 ]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-Password = Annotated[str, Field(min_length=1, max_length=MAX_LENGTH)]
+Password = Annotated[
+    str,
+    Field(
+        min_length=MIN_LENGTH,
+        max_length=MAX_LENGTH,
+        json_schema_extra={"not": {"enum": sorted(COMMON_PASSWORDS)}},
+    ),
+    AfterValidator(check_policy),
+]
 
 
 class _Input(BaseModel):
@@ -77,8 +93,8 @@ class UserOut(BaseModel):
     is_active: bool
     is_superuser: bool
     is_verified: bool
-    created_at: datetime
-    updated_at: datetime
+    created_at: UtcDatetime
+    updated_at: UtcDatetime
 
 
 class Page(BaseModel):

@@ -192,6 +192,11 @@ class RequestMiddleware:
 
 def _route_of(scope: Scope) -> str:
     route = scope.get("route")
+    if route is None and "endpoint" in scope:
+        # A plain Starlette route (the docs' own) records its endpoint, not itself.
+        endpoint = scope["endpoint"]
+        routes = getattr(scope.get("app"), "routes", ())
+        route = next((r for r in routes if getattr(r, "endpoint", None) is endpoint), None)
     path = getattr(route, "path", None)
     if isinstance(path, str):
         return path

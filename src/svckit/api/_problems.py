@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
+from starlette.routing import Match
 
 from svckit.core.logging import current_request_id
 
@@ -36,6 +37,8 @@ _MESSAGE_LIMIT = 200
 #: How many validation errors a 422 lists.
 _ERRORS_LIMIT = 20
 _SERVER_ERROR = 500
+_METHOD_NOT_ALLOWED = 405
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
 class Problem(Exception):  # noqa: N818 - it is what RFC 9457 calls it
@@ -113,12 +116,40 @@ async def _on_problem(_request: Request, exc: Problem) -> JSONResponse:
     )
 
 
-async def _on_http_exception(_request: Request, exc: HTTPException) -> JSONResponse:
+async def _on_http_exception(request: Request, exc: HTTPException) -> JSONResponse:
     # A server error's detail may say what failed inside; a client error's is for the client.
     detail = exc.detail if isinstance(exc.detail, str) and exc.status_code < _SERVER_ERROR else None
     if detail == _phrase(exc.status_code):
         detail = None
-    return problem_response(exc.status_code, detail=detail, headers=exc.headers)
+    headers = dict(exc.headers or {})
+    if exc.status_code == _METHOD_NOT_ALLOWED:
+        allowed = allowed_methods(request)
+        if allowed:
+            headers["Allow"] = ", ".join(allowed)
+    return problem_response(exc.status_code, detail=detail, headers=headers)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route answers at the request's path.
+
+    Starlette's 405 names the methods of the first route with the path only; a path
+    served by two routes (``GET /users`` and ``POST /users`` in two routers) has both.
+    """
+    scope = request.scope
+    allowed = []
+    for method in _METHODS:
+        # A clean scope: the matched request's own carries the routing's state.
+        probe = {
+            "type": "http",
+            "path": scope["path"],
+            "root_path": scope.get("root_path", ""),
+            "method": method,
+            "headers": scope.get("headers", []),
+            "query_string": b"",
+        }
+        if any(route.matches(probe)[0] is Match.FULL for route in request.app.router.routes):
+            allowed.append(method)
+    return allowed
 
 
 async def _on_validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:

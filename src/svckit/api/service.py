@@ -12,10 +12,12 @@ from fastapi.middleware.cors import CORSMiddleware
 from starlette.responses import JSONResponse
 
 from svckit.api._middleware import REQUEST_ID_HEADER, RequestMiddleware
+from svckit.api._openapi import problem_openapi
 from svckit.api._problems import install_problem_handlers
 from svckit.api._server import HttpServer
 from svckit.api._settings import ApiSettings
 from svckit.chassis import ChassisService
+from svckit.core.errors import LifecycleError
 from svckit.core.service import ServiceState
 
 if TYPE_CHECKING:
@@ -112,6 +114,7 @@ class ApiService(ChassisService):
         )
         app.state.svckit_service = self
         install_problem_handlers(app)
+        app.openapi = lambda: problem_openapi(app)  # type: ignore[method-assign]
         app.add_api_route("/livez", self._livez, methods=["GET"], include_in_schema=False)
         app.add_api_route("/readyz", self._readyz, methods=["GET"], include_in_schema=False)
         for router in self.api_routers:
@@ -146,9 +149,14 @@ class ApiService(ChassisService):
 
     @contextlib.asynccontextmanager
     async def _lifespan(self, _app: FastAPI) -> AsyncIterator[None]:
-        if self.state is not ServiceState.NEW:
+        if self.state in (ServiceState.STARTING, ServiceState.RUNNING):
             yield  # started by `svckit run`: the service serves the app itself
             return
+        if self.state is not ServiceState.NEW:
+            raise LifecycleError(
+                f"service {self.name!r} already ran ({self.state}); a service runs once: "
+                "make a new one"
+            )
         self._in_lifespan = True
         async with self:
             yield

@@ -45,7 +45,9 @@ async def start_api(database_url: str) -> AsyncIterator[StartApi]:
     started: list[ApiHarness[UsersApi]] = []
 
     async def start(**values: Any) -> ApiHarness[UsersApi]:
-        settings = overrides(database_url=database_url, database_create_schema=True, **values)
+        settings = overrides(
+            **{"database_url": database_url, "database_create_schema": True} | values
+        )
         harness = ApiHarness(UsersApi, **settings)
         await harness.__aenter__()
         started.append(harness)

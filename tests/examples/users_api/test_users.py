@@ -68,7 +68,7 @@ async def test_a_new_password_meets_the_policy_and_works(api: ApiHarness[UsersAp
     _, headers = await _user(api, "ada@example.com")
     weak = await api.client.patch("/users/me", headers=headers, json={"password": "short"})
     assert weak.status_code == 422
-    assert "at least 12 characters" in weak.json()["detail"]
+    assert "at least 12 characters" in weak.json()["errors"][0]["msg"]
     new = "Another-Horse-77?"
     assert (
         await api.client.patch("/users/me", headers=headers, json={"password": new})
@@ -213,3 +213,10 @@ async def test_a_refused_registration_publishes_nothing(api: ApiHarness[UsersApi
     pending, _oldest = await api.service.outbox.backlog()
     assert pending == 0
     assert len(api.published(UserCreated)) == 1
+
+
+async def test_a_405_names_every_method_of_the_path(api: ApiHarness[UsersApi]) -> None:
+    # GET /users and POST /users live in two routers; Allow names both.
+    response = await api.client.delete("/users")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET, POST"
