@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from examples.media_worker.storage import MediaStore
 from examples.users_api.models import Base
@@ -18,7 +18,9 @@ from svckit.api import ApiService
 from svckit.cache import Cache
 
 if TYPE_CHECKING:
-    from fastapi import FastAPI
+    from collections.abc import Sequence
+
+    from fastapi import APIRouter, FastAPI
 
     from svckit.db import Database
     from svckit.db.outbox import Outbox
@@ -45,7 +47,7 @@ class UsersApi(ApiService):
     uses_database = True
     uses_outbox = True
     metadata = Base.metadata
-    api_routers = (auth_router, users_router)
+    api_routers: ClassVar[Sequence[APIRouter]] = (auth_router, users_router)
     title = "Users API"
 
     db: Database
