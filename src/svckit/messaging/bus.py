@@ -204,7 +204,8 @@ class Bus:
 
         Args:
             message: An `Event` or a `Command` with a topic.
-            message_id: The id consumers deduplicate by (by default a new one: 128 random bits as 32 hex characters).
+            message_id: The id consumers deduplicate by (by default 128 random bits as 32
+                hex characters).
             correlation_id: Ties the message to a conversation.
             headers: Extra AMQP headers.
 
