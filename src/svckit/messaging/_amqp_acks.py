@@ -2,137 +2,77 @@
 
 Part of the RabbitMQ transport (`svckit.messaging.amqp`), which checks that aio-pika is
 installed before it imports this module.
+
+Each delivery is acknowledged on its own (never ``multiple``) the moment its handler is
+done, whatever still runs before it: a kill or a lost connection re-runs only what was
+still running. A delivery tag is settled once, by its own frame, so no ack can cover a
+tag that another subscription of the same channel still holds.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections import deque
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from svckit.core.errors import MessagingError
 from svckit.core.logging import get_logger
+from svckit.messaging._amqp_frames import LenientDeliver, LenientProperties
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Coroutine, Mapping
+    from collections.abc import Callable, Mapping
     from datetime import datetime
 
     from aiormq.abc import DeliveredMessage
 
-__all__ = ["Acks", "AmqpDelivery", "GetDelivery"]
+__all__ = ["AmqpDelivery", "ChannelAcks", "GetDelivery"]
 
 _log = get_logger("svckit.amqp")
 
 
-class Acks:
-    """Settles one channel's deliveries, coalescing the acks of contiguous finished ones.
+class ChannelAcks:
+    """Settles the deliveries of one aiormq channel, each with its own frame, at once.
 
-    An ack is not sent at once: the first finished delivery schedules a flush for the
-    next turn of the event loop, and every delivery finished by then is covered by one
-    ``multiple`` ack of the contiguous finished prefix. Frames are written strictly in
-    the order they were made (each waits for the one before), so a nack always reaches
-    the broker before a ``multiple`` ack that would cover its tag, and no tag is
-    acknowledged twice.
+    ``on_settled`` (optional) is called after each settlement; the subscription uses it
+    to learn that a suspect delivery is done with.
     """
 
-    __slots__ = (
-        "_channel",
-        "_done",
-        "_flush_at",
-        "_last",
-        "_loop",
-        "_order",
-        "_scheduled",
-        "_state",
-    )
+    __slots__ = ("channel", "on_settled")
 
-    RUNNING, DONE, SETTLED = 0, 1, 2
-
-    def __init__(self, channel: Any, prefetch: int) -> None:
-        self._channel = channel
-        self._order: deque[int] = deque()
-        self._state: dict[int, int] = {}
-        self._done = 0  # finished but not yet acknowledged
-        self._flush_at = max(1, prefetch // 2)
-        self._scheduled = False
-        self._loop = asyncio.get_running_loop()
-        self._last: asyncio.Task[None] | None = None
-
-    @property
-    def live(self) -> bool:
-        return not self._channel.is_closed
-
-    def track(self, tag: int) -> None:
-        self._order.append(tag)
-        self._state[tag] = self.RUNNING
+    def __init__(self, channel: Any) -> None:
+        self.channel = channel
+        self.on_settled: Callable[[], None] | None = None
 
     async def ack(self, tag: int) -> None:
-        if not self.live:
+        channel = self.channel
+        if channel.is_closed:
             return  # the broker gave it back when the channel closed
-        self._state[tag] = self.DONE
-        self._done += 1
-        if not self._scheduled:
-            self._scheduled = True
-            self._loop.call_soon(self._flush)
+        try:
+            await channel.basic_ack(tag, wait=False)
+        except Exception:  # noqa: BLE001 - closed meanwhile: the broker requeues it
+            _log.debug("ack not sent; the broker requeues on channel close", exc_info=True)
+        if self.on_settled is not None:
+            self.on_settled()
 
     async def nack(self, tag: int, *, requeue: bool) -> None:
-        if not self.live:
+        channel = self.channel
+        if channel.is_closed:
             return
-        self._state[tag] = self.SETTLED
-        self._send(partial(self._channel.basic_nack, tag, requeue=requeue, wait=False))
-        if not self._scheduled:
-            self._scheduled = True
-            self._loop.call_soon(self._flush)
-
-    def _flush(self) -> None:
-        self._scheduled = False
-        if not self.live:
-            return
-        last = self._advance()
-        if last is not None:
-            self._send(partial(self._channel.basic_ack, last, multiple=True, wait=False))
-        if self._done >= self._flush_at:
-            # A slow delivery holds the head: ack the finished ones one by one, so the
-            # broker's prefetch window does not fill with work that is already done.
-            waiting = [tag for tag, value in self._state.items() if value == self.DONE]
-            for tag in waiting:
-                self._state[tag] = self.SETTLED
-                self._send(partial(self._channel.basic_ack, tag, wait=False))
-            self._done = 0
-
-    def _advance(self) -> int | None:
-        """Drop the settled head of the window; return the last finished tag dropped."""
-        order, state = self._order, self._state
-        last = None
-        while order and state[order[0]] != self.RUNNING:
-            head = order.popleft()
-            if state.pop(head) == self.DONE:
-                self._done -= 1
-                last = head
-        return last
-
-    def _send(self, frame: Callable[[], Coroutine[Any, Any, None]]) -> None:
-        # aiormq's send buffer is a bounded queue, and a frame made later can overtake one
-        # waiting for room in it: chain the sends so that they go out in order.
-        previous = self._last
-
-        async def in_order() -> None:
-            if previous is not None and not previous.done():
-                await asyncio.wait([previous])
-            # Made only now: a send cut off before its turn leaves no coroutine unawaited.
-            await frame()
-
-        task = self._last = self._loop.create_task(in_order())
-        task.add_done_callback(_log_send_failure)
-
-
-def _log_send_failure(task: asyncio.Task[None]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        _log.debug("ack not sent; the broker requeues on channel close", exc_info=task.exception())
+        try:
+            await channel.basic_nack(tag, requeue=requeue, wait=False)
+        except Exception:  # noqa: BLE001 - closed meanwhile: the broker requeues it
+            _log.debug("nack not sent; the broker requeues on channel close", exc_info=True)
+        if self.on_settled is not None:
+            self.on_settled()
 
 
 class AmqpDelivery:
+    """A message delivered to a consumer, as the consumer machinery reads it.
+
+    Attributes:
+        malformed: Why the broker's frames for this message could not be decoded as
+            sent (svckit decoded them leniently, replacing what was not valid), or None.
+            Such a message is not what its sender meant: dead-letter it.
+    """
+
     __slots__ = (
         "_acks",
         "_settled",
@@ -143,6 +83,7 @@ class AmqpDelivery:
         "correlation_id",
         "expiration",
         "headers",
+        "malformed",
         "message_id",
         "priority",
         "redelivered",
@@ -154,7 +95,7 @@ class AmqpDelivery:
         "user_id",
     )
 
-    def __init__(self, message: DeliveredMessage, acks: Acks) -> None:
+    def __init__(self, message: DeliveredMessage, acks: ChannelAcks) -> None:
         properties = message.header.properties
         self.body: bytes = message.body
         self.routing_key: str = message.routing_key or ""
@@ -172,9 +113,13 @@ class AmqpDelivery:
         self.app_id: str | None = properties.app_id
         self.user_id: str | None = properties.user_id
         self.tag: int = message.delivery_tag or 0
+        self.malformed: str | None = None
+        if isinstance(properties, LenientProperties) or isinstance(
+            message.delivery, LenientDeliver
+        ):
+            self.malformed = _malformed(message)
         self._acks = acks
         self._settled = False
-        acks.track(self.tag)
 
     def _settle(self) -> None:
         if self._settled:
@@ -190,17 +135,20 @@ class AmqpDelivery:
         await self._acks.nack(self.tag, requeue=requeue)
 
 
-class GetDelivery(AmqpDelivery):
-    """A message taken with basic.get, settled on its own.
+def _malformed(message: DeliveredMessage) -> str:
+    reasons = [
+        getattr(part, "malformed", None) for part in (message.delivery, message.header.properties)
+    ]
+    return "; ".join(reason for reason in reasons if reason)
 
-    Several may be held at once on the shared channel (a dead-letter listing), so a
-    ``multiple`` ack, which would settle them all, must never be sent for one of them.
-    """
+
+class GetDelivery(AmqpDelivery):
+    """A message taken with basic.get, settled on its own, and waited for."""
 
     __slots__ = ("_channel",)
 
     def __init__(self, message: DeliveredMessage, channel: Any) -> None:
-        super().__init__(message, Acks(channel, 1))
+        super().__init__(message, ChannelAcks(channel))
         self._channel = channel
 
     async def ack(self) -> None:
