@@ -177,12 +177,31 @@ _NOISE = (
 )
 
 
+#: aio-pika's line for a failed callback: noise when a channel's close callback tried to
+#: reopen it on the connection that just went (aio-pika reopens it once it is back).
+_CALLBACK_ERROR = "Callback %r error: %s: %s"
+_CLOSED_ERRORS = (
+    RuntimeError,
+    aiormq.exceptions.AMQPConnectionError,
+    aiormq.exceptions.ChannelInvalidStateError,
+)
+
+
+def _is_noise(record: logging.LogRecord) -> bool:
+    msg = record.msg
+    if record.levelno <= logging.DEBUG or not isinstance(msg, str):
+        return False
+    if msg == _CALLBACK_ERROR:
+        args = record.args if isinstance(record.args, tuple) else ()
+        return len(args) == 3 and isinstance(args[2], _CLOSED_ERRORS)  # noqa: PLR2004
+    return msg.startswith(_NOISE)
+
+
 class _DemoteReconnectNoise(logging.Filter):
     """Turns the client libraries' reconnect lines into debug lines."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        msg = record.msg
-        if record.levelno > logging.DEBUG and isinstance(msg, str) and msg.startswith(_NOISE):
+        if _is_noise(record):
             record.levelno, record.levelname = logging.DEBUG, "DEBUG"
             return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
         return True
@@ -190,6 +209,7 @@ class _DemoteReconnectNoise(logging.Filter):
 
 _FILTER = _DemoteReconnectNoise()
 _NOISY = (
+    "aio_pika.tools",
     "aio_pika.robust_connection",
     "aio_pika.connection",
     "aiormq.connection",
