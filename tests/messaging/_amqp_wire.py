@@ -131,12 +131,22 @@ class RawPublisher:
                 if isinstance(frame, commands.Connection.Close | commands.Channel.Close):
                     pytest.fail(f"the broker closed: {frame}")
 
-    async def publish(self, queue: str, body: bytes, header_bytes: bytes) -> None:
-        """Publish ``body`` to ``queue`` with the raw header frame; wait for the confirm."""
-        self._send(commands.Basic.Publish(exchange="", routing_key=queue), channel=1)
-        body_frame = struct.pack(">BHI", constants.FRAME_BODY, 1, len(body)) + body
-        body_frame += constants.FRAME_END_CHAR
-        self._writer.write(header_bytes + body_frame)
+    async def publish(
+        self, routing_key: str | bytes, body: bytes, header_bytes: bytes, *, exchange: str = ""
+    ) -> None:
+        """Publish ``body`` with the raw header frame; wait for the confirm.
+
+        The routing key may be raw bytes (not UTF-8), as the broker routes them.
+        """
+        key = routing_key.encode() if isinstance(routing_key, str) else routing_key
+        arguments = struct.pack(">H", 0) + shortstr(exchange.encode()) + shortstr(key) + b"\x00"
+        method = struct.pack(">I", commands.Basic.Publish.index) + arguments
+        frames = [
+            struct.pack(">BHI", constants.FRAME_METHOD, 1, len(method)) + method,
+            header_bytes[:-1],  # each part below ends with the frame end
+            struct.pack(">BHI", constants.FRAME_BODY, 1, len(body)) + body,
+        ]
+        self._writer.write(constants.FRAME_END_CHAR.join(frames) + constants.FRAME_END_CHAR)
         await self._expect(commands.Basic.Ack)
 
     async def close(self) -> None:

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 PAST_9999 = (253_402_300_800 + 86_400) * 1000
 BAD_INPUTS: dict[str, dict[str, Any]] = {
     "message id not UTF-8": {"message_id": b"id-\xff\xfe-bad"},
+    "routing key not UTF-8": {"routing_key": b"hostile.\xff\xfe"},
     "header key not UTF-8": {"headers": [(b"x-\xc3\x28", longstr(b"value"))]},
     "timestamp past 9999": {"timestamp": PAST_9999},
     "largest timestamp": {"timestamp": 2**64 - 1},
@@ -50,12 +51,14 @@ async def raw() -> AsyncIterator[RawPublisher]:
     await client.close()
 
 
-async def publish_neighbourhood(raw: RawPublisher, queue: str, bad: dict[str, Any]) -> None:
+async def publish_neighbourhood(raw: RawPublisher, queue: QueueSpec, bad: dict[str, Any]) -> None:
     """A valid message, the bad one, another valid one: in that order, on one queue."""
     for n, values in ((1, {}), (2, bad), (3, {})):
         body = json.dumps({"n": n}).encode()
         raw_values = {"message_id": f"m-{n}".encode(), **values}
-        await raw.publish(queue, body, header_frame(1, len(body), **raw_values))
+        routing_key = raw_values.pop("routing_key", b"hostile.ping")
+        frame = header_frame(1, len(body), **raw_values)
+        await raw.publish(routing_key, body, frame, exchange=queue.exchange)
 
 
 @pytest.mark.rabbitmq
@@ -83,7 +86,7 @@ async def test_an_undecodable_message_reaches_the_consumer_marked_and_the_connec
         await transport.declare_queue(queue)
         connection = transport._consumer.transport.connection
         subscription = await transport.consume(queue.name, on_delivery, prefetch=10)
-        await publish_neighbourhood(raw, queue.name, bad)
+        await publish_neighbourhood(raw, queue, bad)
 
         async def all_seen() -> bool:
             return len(seen) == 3
@@ -95,6 +98,7 @@ async def test_an_undecodable_message_reaches_the_consumer_marked_and_the_connec
         # Whatever was replaced is still text svckit can encode again.
         assert seen[1].message_id is None or seen[1].message_id.encode()
         assert all(key.encode() for key in seen[1].headers)
+        assert seen[1].routing_key.encode()
         # Never lost: the same connection, the same consumer.
         assert transport._consumer.transport.connection is connection
         assert not connection.is_closed
@@ -122,7 +126,7 @@ async def test_a_worker_dead_letters_or_handles_a_bad_message_and_handles_its_ne
         async with bus:
             await pings.start()
             for bad in BAD_INPUTS.values():
-                await publish_neighbourhood(raw, pings.name, bad)
+                await publish_neighbourhood(raw, pings.queue, bad)
 
             async def settled() -> bool:
                 done = len(handled) + await message_count(pings.queue.dead_letter_queue)
