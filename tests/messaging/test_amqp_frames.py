@@ -15,6 +15,7 @@ import pamqp.frame
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pamqp.header import ContentHeader
 
 from svckit.core.errors import PublishError
 from svckit.messaging._amqp_frames import FrameGuard, LenientProperties, encode_properties
@@ -24,6 +25,14 @@ from ._amqp_wire import header_frame, longstr, timestamp
 texts = st.binary(max_size=40)
 stamps = st.integers(min_value=0, max_value=2**64 - 1)
 values = st.one_of(texts.map(longstr), stamps.map(timestamp))
+
+
+def _decode(frame: bytes, guard: FrameGuard | None = None) -> ContentHeader:
+    with (guard or FrameGuard()).active():
+        _, channel, decoded = pamqp.frame.unmarshal(frame)
+    assert isinstance(decoded, ContentHeader)
+    assert channel == frame[2]
+    return decoded
 
 
 def _encodable(value: Any) -> bool:
@@ -45,10 +54,8 @@ def test_any_header_frame_decodes_in_a_guard_into_encodable_properties(
 ) -> None:
     frame = header_frame(1, 10, headers=headers, message_id=message_id, timestamp=when)
     guard = FrameGuard()
-    with guard.active():
-        _, channel, decoded = pamqp.frame.unmarshal(frame)
+    decoded = _decode(frame, guard)
     properties = decoded.properties
-    assert channel == 1
     assert decoded.body_size == 10
     assert _encodable(properties.message_id)
     assert _encodable(properties.headers or {})
@@ -60,8 +67,7 @@ def test_any_header_frame_decodes_in_a_guard_into_encodable_properties(
 
 def test_a_frame_pamqp_reads_is_not_marked() -> None:
     frame = header_frame(1, 2, message_id=b"fine", timestamp=1_700_000_000)
-    with FrameGuard().active():
-        _, _, decoded = pamqp.frame.unmarshal(frame)
+    decoded = _decode(frame)
     assert not isinstance(decoded.properties, LenientProperties)
     assert decoded.properties.message_id == "fine"
 
@@ -75,9 +81,8 @@ def test_outside_a_guard_pamqp_refuses_as_before() -> None:
 
 def test_a_bad_message_id_is_replaced_and_said() -> None:
     frame = header_frame(7, 2, message_id=b"id-\xff", timestamp=2**64 - 1)
-    with FrameGuard().active():
-        _, _, decoded = pamqp.frame.unmarshal(frame)
-    properties = decoded.properties
+    properties = _decode(frame).properties
+    assert isinstance(properties, LenientProperties)
     assert properties.message_id == "id-\ufffd"
     assert properties.timestamp is None
     assert properties.malformed == "message_id is not valid UTF-8; timestamp is out of range"
