@@ -3,14 +3,15 @@
 Part of the RabbitMQ transport (`svckit.messaging.amqp`), which checks that aio-pika is
 installed before it imports this module.
 
-Each delivery is acknowledged on its own (never ``multiple``) the moment its handler is
-done, whatever still runs before it: a kill or a lost connection re-runs only what was
-still running. A delivery tag is settled once, by its own frame, so no ack can cover a
-tag that another subscription of the same channel still holds.
+A finished delivery is acknowledged at once (in the next turn of the event loop),
+whatever still runs before it, so a kill or a lost connection re-runs only what was
+still running. Acks that finish in the same turn are sent as one ``multiple`` ack only
+where that is provably right (see `ChannelAcks`); every other one on its own.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, Any
 
 from svckit.core.errors import MessagingError
@@ -29,39 +30,84 @@ _log = get_logger("svckit.amqp")
 
 
 class ChannelAcks:
-    """Settles the deliveries of one aiormq channel, each with its own frame, at once.
+    """Settles the deliveries of one aiormq channel, in order, from one task.
 
-    ``on_settled`` (optional) is called after each settlement; the subscription uses it
-    to learn that a suspect delivery is done with.
+    The broker numbers a channel's deliveries 1, 2, 3... and a ``multiple`` ack of tag N
+    settles every unsettled tag up to N. So ``floor`` is the highest tag N such that
+    every tag up to N is known settled (by a frame already sent), and a ``multiple`` ack
+    is sent only for a run of tags that are all finished and follow ``floor`` without a
+    gap: it then covers exactly those. A tag svckit never saw (a delivery aiormq dropped)
+    is a gap the floor never passes, and every later ack goes on its own. One channel has
+    one `ChannelAcks`, whatever subscriptions come and go on it, and one task sends its
+    frames one after another (aiormq's bounded send queue could otherwise let a later
+    frame overtake an earlier one), so a nack reaches the broker before any ack that
+    could cover its tag.
     """
 
-    __slots__ = ("channel", "on_settled")
+    __slots__ = ("_finished", "_nacks", "_sender", "_settled", "_wake", "channel", "floor")
 
     def __init__(self, channel: Any) -> None:
         self.channel = channel
-        self.on_settled: Callable[[], None] | None = None
+        self.floor = 0
+        self._finished: set[int] = set()  # finished, ack not sent yet
+        self._settled: set[int] = set()  # above the floor, settled by a frame already sent
+        self._nacks: list[tuple[int, bool]] = []
+        self._wake = asyncio.Event()
+        self._sender: asyncio.Future[None] | None = None
 
-    async def ack(self, tag: int) -> None:
-        channel = self.channel
-        if channel.is_closed:
-            return  # the broker gave it back when the channel closed
-        try:
-            await channel.basic_ack(tag, wait=False)
-        except Exception:  # noqa: BLE001 - closed meanwhile: the broker requeues it
-            _log.debug("ack not sent; the broker requeues on channel close", exc_info=True)
-        if self.on_settled is not None:
-            self.on_settled()
+    def ack(self, tag: int) -> None:
+        self._finished.add(tag)
+        self._wake_sender()
 
-    async def nack(self, tag: int, *, requeue: bool) -> None:
+    def nack(self, tag: int, *, requeue: bool) -> None:
+        self._nacks.append((tag, requeue))
+        self._wake_sender()
+
+    def _wake_sender(self) -> None:
+        if self.channel.is_closed:
+            return  # the broker gave them back when the channel closed
+        if self._sender is None:
+            # A task of the channel's own: aiormq cancels it when the channel closes.
+            self._sender = self.channel.create_task(self._send())
+        self._wake.set()
+
+    async def _send(self) -> None:
         channel = self.channel
-        if channel.is_closed:
-            return
-        try:
-            await channel.basic_nack(tag, requeue=requeue, wait=False)
-        except Exception:  # noqa: BLE001 - closed meanwhile: the broker requeues it
-            _log.debug("nack not sent; the broker requeues on channel close", exc_info=True)
-        if self.on_settled is not None:
-            self.on_settled()
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            try:
+                while self._nacks:
+                    tag, requeue = self._nacks.pop(0)
+                    self._settled.add(tag)
+                    await channel.basic_nack(tag, requeue=requeue, wait=False)
+                last = self._advance()
+                if last is not None:
+                    await channel.basic_ack(last, multiple=True, wait=False)
+                for tag in sorted(self._finished):  # behind a delivery still running
+                    self._finished.discard(tag)
+                    self._settled.add(tag)
+                    await channel.basic_ack(tag, wait=False)
+            except Exception:  # noqa: BLE001 - closed meanwhile: the broker requeues them
+                _log.debug("acks not sent; the broker requeues on channel close", exc_info=True)
+                return
+
+    def _advance(self) -> int | None:
+        """Raise the floor over finished and settled tags; the last finished one, if any."""
+        floor, finished, settled = self.floor, self._finished, self._settled
+        last = None
+        while True:
+            following = floor + 1
+            if following in finished:
+                finished.discard(following)
+                last = following
+            elif following in settled:
+                settled.discard(following)
+            else:
+                break
+            floor = following
+        self.floor = floor
+        return last
 
 
 class AmqpDelivery:
@@ -75,6 +121,7 @@ class AmqpDelivery:
 
     __slots__ = (
         "_acks",
+        "_on_settled",
         "_settled",
         "app_id",
         "body",
@@ -95,7 +142,12 @@ class AmqpDelivery:
         "user_id",
     )
 
-    def __init__(self, message: DeliveredMessage, acks: ChannelAcks) -> None:
+    def __init__(
+        self,
+        message: DeliveredMessage,
+        acks: ChannelAcks,
+        on_settled: Callable[[], None] | None = None,
+    ) -> None:
         properties = message.header.properties
         self.body: bytes = message.body
         self.routing_key: str = message.routing_key or ""
@@ -119,20 +171,23 @@ class AmqpDelivery:
         ):
             self.malformed = _malformed(message)
         self._acks = acks
+        self._on_settled = on_settled
         self._settled = False
 
     def _settle(self) -> None:
         if self._settled:
             raise MessagingError("this delivery was already acknowledged or rejected")
         self._settled = True
+        if self._on_settled is not None:
+            self._on_settled()
 
     async def ack(self) -> None:
         self._settle()
-        await self._acks.ack(self.tag)
+        self._acks.ack(self.tag)
 
     async def nack(self, *, requeue: bool) -> None:
         self._settle()
-        await self._acks.nack(self.tag, requeue=requeue)
+        self._acks.nack(self.tag, requeue=requeue)
 
 
 def _malformed(message: DeliveredMessage) -> str:

@@ -71,6 +71,8 @@ class Subscription:
         self._acks: ChannelAcks | None = None
         #: Whether the consumer runs with a prefetch of one until a suspect delivery settles.
         self.cautious = False
+        #: Called when a delivery settles, while the consumer is cautious.
+        self._when_settled: Callable[[], None] | None = None
         self._restoring: asyncio.Task[None] | None = None
         self._cancelled = False
         self._watchdog: asyncio.Task[None] | None = None
@@ -102,18 +104,18 @@ class Subscription:
                 acks = ChannelAcks(underlay)
             previous = self._underlay
             if previous is not None and previous is not underlay:
-                await self._be_cautious_after(previous, underlay, acks)
+                await self._be_cautious_after(previous, underlay)
             on_delivery = self._on_delivery
 
             async def deliver(message: DeliveredMessage) -> None:
-                await on_delivery(AmqpDelivery(message, acks))
+                await on_delivery(AmqpDelivery(message, acks, self._when_settled))
 
             underlay.on_consumer_cancel_callbacks.add(self._on_broker_cancel)
             ok = await underlay.basic_consume(self._queue, deliver, no_ack=False)
             self._underlay, self._acks, self._tag = underlay, acks, ok.consumer_tag
             _log.debug("consuming", queue=self._queue)
 
-    async def _be_cautious_after(self, previous: Any, underlay: Any, acks: ChannelAcks) -> None:
+    async def _be_cautious_after(self, previous: Any, underlay: Any) -> None:
         """Consume with a prefetch of one if ``previous`` was lost over an undecodable frame."""
         if self._guard.failed_channel is None or self._guard.failed_channel != previous.number:
             return
@@ -127,10 +129,10 @@ class Subscription:
         )
 
         def settled() -> None:
-            acks.on_settled = None
+            self._when_settled = None
             self._restoring = asyncio.get_running_loop().create_task(self._restore(underlay))
 
-        acks.on_settled = settled
+        self._when_settled = settled
 
     async def _restore(self, underlay: Any) -> None:
         with contextlib.suppress(*CONNECTION_ERRORS):
