@@ -39,7 +39,6 @@ from svckit.core.errors import (
 from svckit.core.health import Health
 from svckit.core.logging import get_logger
 from svckit.core.retry import RetryPolicy
-from svckit.messaging.transport import QueueSpec, QueueType
 
 aio_pika = require("aio_pika", "worker")
 
@@ -59,11 +58,12 @@ from svckit.messaging._amqp_frames import (  # noqa: E402
     encode_properties,
 )
 from svckit.messaging._amqp_subscription import CONNECTION_ERRORS, Subscription  # noqa: E402
+from svckit.messaging._amqp_topology import declare_delay_queue, declare_queue  # noqa: E402
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable
 
-    from svckit.messaging.transport import Delivery, Outgoing
+    from svckit.messaging.transport import Delivery, Outgoing, QueueSpec
 
 __all__ = ["AmqpTransport"]
 
@@ -80,16 +80,6 @@ PUBLISH_TIMEOUT = 30.0
 CONNECT_TIMEOUT = 10.0
 #: RabbitMQ's default frame size, assumed until a connection says otherwise.
 DEFAULT_FRAME_MAX = 131_072
-
-
-def _queue_arguments(queue_type: QueueType, **extra: Any) -> dict[str, Any]:
-    args: dict[str, Any] = {"x-queue-type": queue_type.value}
-    if queue_type is QueueType.QUORUM and "x-dead-letter-routing-key" in extra:
-        # Quorum queues dead-letter at least once only with reject-publish overflow.
-        args["x-dead-letter-strategy"] = "at-least-once"
-        args["x-overflow"] = "reject-publish"
-    args.update(extra)
-    return args
 
 
 class AmqpTransport:
@@ -221,7 +211,7 @@ class AmqpTransport:
         """
         self._specs[spec.name] = spec
         try:
-            await self._declare_queue(spec)
+            await declare_queue(self._topology, spec)
         except aiormq.exceptions.ChannelPreconditionFailed as exc:
             raise ConfigurationError(
                 f"queue {spec.name!r} (or its dead-letter queue) already exists with other "
@@ -230,38 +220,11 @@ class AmqpTransport:
                 "drain and delete the queue, or keep the old settings",
             ) from exc
 
-    async def _declare_queue(self, spec: QueueSpec) -> None:
-        await self._topology.declare_queue(
-            spec.dead_letter_queue, durable=True, arguments=_queue_arguments(spec.queue_type)
-        )
-        extra: dict[str, Any] = {
-            "x-dead-letter-exchange": "",
-            "x-dead-letter-routing-key": spec.dead_letter_queue,
-        }
-        if spec.queue_type is QueueType.QUORUM:
-            extra["x-delivery-limit"] = spec.delivery_limit
-        queue = await self._topology.declare_queue(
-            spec.name, durable=True, arguments=_queue_arguments(spec.queue_type, **extra)
-        )
-        for pattern in spec.patterns:
-            await queue.bind(spec.exchange, routing_key=pattern)
-
     async def declare_delay_queue(self, spec: QueueSpec, delay_ms: int) -> str:
         """Declare a queue whose messages expire after ``delay_ms`` back into ``spec``."""
         name = spec.delay_queue(delay_ms)
         if name not in self._declared_delays:
-            await self._topology.declare_queue(
-                name,
-                durable=True,
-                arguments=_queue_arguments(
-                    spec.queue_type,
-                    **{
-                        "x-message-ttl": delay_ms,
-                        "x-dead-letter-exchange": "",
-                        "x-dead-letter-routing-key": spec.name,
-                    },
-                ),
-            )
+            await declare_delay_queue(self._topology, spec, delay_ms)
             self._declared_delays.add(name)
         return name
 
