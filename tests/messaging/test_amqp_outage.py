@@ -20,6 +20,7 @@ import structlog
 
 from svckit.core.errors import PublishError
 from svckit.core.health import HealthStatus
+from svckit.messaging import Bus, Event, consumer
 from svckit.messaging.amqp import AmqpTransport
 from svckit.messaging.transport import Outgoing, QueueSpec
 
@@ -112,4 +113,59 @@ async def test_an_outage_costs_a_publish_its_deadline_and_the_log_two_lines(
     library = [r for r in caplog.records if r.name.startswith(("aio_pika", "aiormq"))]
     assert [f"{r.levelname} {r.name}: {r.msg}" for r in library] == []
     assert [r.getMessage() for r in caplog.records if r.name == "asyncio"] == []
+    assert [context.get("message") for context in loop_errors] == []
+
+
+class Tick(Event, topic="outage.tick"):
+    n: int
+
+
+@pytest.mark.rabbitmq
+@pytest.mark.timeout(90)
+async def test_handlers_cut_by_an_outage_leave_no_pending_task_or_callback_error(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    loop = asyncio.get_running_loop()
+    loop_errors: list[dict[str, Any]] = []
+    loop.set_exception_handler(lambda _, context: loop_errors.append(context))
+    caplog.set_level(logging.WARNING)
+    handled: set[int] = set()
+    started = asyncio.Event()
+
+    @consumer("outage.#", name="ticks", prefetch=20)
+    async def on_tick(tick: Tick) -> None:
+        started.set()
+        await asyncio.sleep(0.05)  # the handler's own work: the outage cuts it off
+        handled.add(tick.n)
+
+    async with proxy() as broker:
+        transport = AmqpTransport(broker.url, publish_timeout=10, watchdog_interval=0.2)
+        bus = Bus(service=unique("outage"), exchange=unique("outage-ex"), transport=transport)
+        ticks = bus.add_consumer(on_tick)
+        try:
+            async with bus:
+                await ticks.start()
+                await asyncio.gather(*(bus.publish(Tick(n=n)) for n in range(50)))
+                await asyncio.wait_for(started.wait(), 10)
+                await broker.cut()  # handlers are running, acks are on their way
+
+                async def down() -> bool:
+                    return await _status(transport) is HealthStatus.DOWN
+
+                await wait_until(down, timeout=10, what="readiness down")
+                await broker.restore()
+
+                async def all_handled() -> bool:
+                    return handled == set(range(50))
+
+                await wait_until(all_handled, timeout=30, what="every message handled")
+                await ticks.stop()
+                await ticks.drain(5)
+        finally:
+            await delete_topology(bus.exchange, [ticks.name, ticks.queue.dead_letter_queue])
+    gc.collect()
+    await asyncio.sleep(0)
+
+    library = [r for r in caplog.records if r.name.startswith(("aio_pika", "aiormq", "asyncio"))]
+    assert [f"{r.levelname} {r.name}: {r.msg}" for r in library] == []
     assert [context.get("message") for context in loop_errors] == []
