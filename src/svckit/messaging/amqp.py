@@ -290,7 +290,7 @@ class AmqpTransport:
         channel = self._underlay
         if channel is None or channel.is_closed:
             if self._channel is None:
-                raise aiormq.exceptions.ChannelInvalidStateError("the transport is closed")
+                raise PublishError("the RabbitMQ transport is not connected")
             channel = await self._channel.get_underlay_channel()
             self._learn_frame_max(channel)
             self._underlay = channel
