@@ -145,10 +145,12 @@ class AmqpTransport:
         quiet_reconnect_logs()
         broker = describe_url(self._url)
         try:
-            with self._guard.active():
+            with FrameGuard().active():
                 self._publisher = await open_connection(
                     self._url, name=f"{self._connection_name}.publish", timeout=self.connect_timeout
                 )
+            # The consumers' own guard: it tells them which channel lost the connection.
+            with self._guard.active():
                 self._consumer = await open_connection(
                     self._url, name=f"{self._connection_name}.consume", timeout=self.connect_timeout
                 )
