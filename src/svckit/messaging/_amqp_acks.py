@@ -66,7 +66,7 @@ class ChannelAcks:
     def _wake_sender(self) -> None:
         if self.channel.is_closed:
             return  # the broker gave them back when the channel closed
-        if self._sender is None:
+        if self._sender is None or self._sender.done():
             # A task of the channel's own: aiormq cancels it when the channel closes.
             self._sender = self.channel.create_task(self._send())
         self._wake.set()
