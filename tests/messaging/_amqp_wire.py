@@ -43,6 +43,15 @@ def longstr(raw: bytes) -> bytes:
     return b"S" + struct.pack(">I", len(raw)) + raw
 
 
+def nested(depth: int) -> bytes:
+    """A field table value: tables nested ``depth`` deep, with a string at the bottom."""
+    value = longstr(b"bottom")
+    for _ in range(depth):
+        entry = shortstr(b"k") + value
+        value = b"F" + struct.pack(">I", len(entry)) + entry
+    return value
+
+
 def timestamp(seconds: int) -> bytes:
     """A field table value: a timestamp."""
     return b"T" + struct.pack(">Q", seconds)

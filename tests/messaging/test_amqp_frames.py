@@ -20,7 +20,7 @@ from pamqp.header import ContentHeader
 from svckit.core.errors import PublishError
 from svckit.messaging._amqp_frames import FrameGuard, LenientProperties, encode_properties
 
-from ._amqp_wire import header_frame, longstr, timestamp
+from ._amqp_wire import header_frame, longstr, nested, timestamp
 
 texts = st.binary(max_size=40)
 stamps = st.integers(min_value=0, max_value=2**64 - 1)
@@ -86,6 +86,18 @@ def test_a_bad_message_id_is_replaced_and_said() -> None:
     assert properties.message_id == "id-\ufffd"
     assert properties.timestamp is None
     assert properties.malformed == "message_id is not valid UTF-8; timestamp is out of range"
+
+
+def test_headers_nested_past_the_recursion_limit_are_left_out() -> None:
+    frame = header_frame(1, 2, headers=[(b"deep", nested(5000)), (b"after", longstr(b"kept"))])
+    properties = _decode(frame).properties
+    assert isinstance(properties, LenientProperties)
+    assert "nests deeper than 32 levels" in properties.malformed
+    assert properties.headers["after"] == "kept"
+    depth, value = 0, properties.headers["deep"]
+    while isinstance(value, dict):
+        depth, value = depth + 1, value["k"]
+    assert (depth, value) == (31, None)  # 32 levels, counting the headers table
 
 
 def test_properties_past_the_limit_are_refused_before_sending() -> None:

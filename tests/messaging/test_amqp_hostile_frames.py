@@ -19,7 +19,7 @@ from svckit.messaging.amqp import AmqpTransport
 from svckit.messaging.transport import QueueSpec, QueueType
 
 from ._amqp_helpers import AMQP_URL, delete_topology, message_count, unique, wait_until
-from ._amqp_wire import RawPublisher, header_frame, longstr, timestamp
+from ._amqp_wire import RawPublisher, header_frame, longstr, nested, timestamp
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -34,6 +34,7 @@ BAD_INPUTS: dict[str, dict[str, Any]] = {
     "header key not UTF-8": {"headers": [(b"x-\xc3\x28", longstr(b"value"))]},
     "timestamp past 9999": {"timestamp": PAST_9999},
     "largest timestamp": {"timestamp": 2**64 - 1},
+    "headers nested 3000 deep": {"headers": [(b"deep", nested(3000))]},
     "header timestamp past 9999": {
         "headers": [(b"ok", longstr(b"fine")), (b"when", timestamp(PAST_9999))]
     },

@@ -46,6 +46,8 @@ __all__ = [
 HEADER_FRAME_OVERHEAD = 20
 #: At most this many problems are listed in `LenientProperties.malformed`.
 _PROBLEMS_LIMIT = 5
+#: Tables and arrays nested deeper than this in headers are left out.
+MAX_DEPTH = 32
 
 Properties = commands.Basic.Properties
 
@@ -192,7 +194,9 @@ def _timestamp(data: bytes, problems: _Problems, what: str) -> tuple[int, Any]:
         return 8, None
 
 
-def _table(data: bytes, problems: _Problems, what: str) -> tuple[int, dict[str, Any]]:
+def _table(
+    data: bytes, problems: _Problems, what: str, depth: int = 0
+) -> tuple[int, dict[str, Any]]:
     length = struct.unpack_from(">I", data)[0]
     end = 4 + length
     if end > len(data):
@@ -201,32 +205,39 @@ def _table(data: bytes, problems: _Problems, what: str) -> tuple[int, dict[str, 
     while offset < end:
         consumed, key = _shortstr(data[offset:], problems, f"a key in {what}")
         offset += consumed
-        consumed, table[key] = _value(data[offset:end], problems, f"{what}[{key[:40]!r}]")
+        # Name only the outermost key: a problem's text stays short however deep it is.
+        inner = f"{what}[{key[:40]!r}]" if depth == 0 else what
+        consumed, table[key] = _value(data[offset:end], problems, inner, depth + 1)
         offset += consumed
     return end, table
 
 
-def _array(data: bytes, problems: _Problems, what: str) -> tuple[int, list[Any]]:
+def _array(data: bytes, problems: _Problems, what: str, depth: int) -> tuple[int, list[Any]]:
     length = struct.unpack_from(">I", data)[0]
     end = 4 + length
     if end > len(data):
         raise ValueError("field array length exceeds the frame")
     offset, items = 4, []
     while offset < end:
-        consumed, item = _value(data[offset:end], problems, f"an item of {what}")
+        consumed, item = _value(data[offset:end], problems, what, depth + 1)
         offset += consumed
         items.append(item)
     return end, items
 
 
-def _value(data: bytes, problems: _Problems, what: str) -> tuple[int, Any]:
+def _value(data: bytes, problems: _Problems, what: str, depth: int) -> tuple[int, Any]:
     kind = data[0:1]
+    if kind in {b"F", b"A"} and depth >= MAX_DEPTH:
+        # pamqp recurses once a level (a hostile table nests thousands deep): left out.
+        problems.note(f"{what} nests deeper than {MAX_DEPTH} levels (left out)")
+        length = struct.unpack_from(">I", data, 1)[0]
+        return 5 + length, None
     if kind == b"T":
         consumed, value = _timestamp(data[1:], problems, what)
     elif kind == b"F":
-        consumed, value = _table(data[1:], problems, what)
+        consumed, value = _table(data[1:], problems, what, depth)
     elif kind == b"A":
-        consumed, value = _array(data[1:], problems, what)
+        consumed, value = _array(data[1:], problems, what, depth)
     else:
         consumed, value = decode.embedded_value(data)
         return consumed, value
