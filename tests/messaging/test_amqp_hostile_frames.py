@@ -143,3 +143,31 @@ async def test_a_worker_dead_letters_or_handles_a_bad_message_and_handles_its_ne
         await asyncio.shield(
             delete_topology(bus.exchange, [pings.name, pings.queue.dead_letter_queue])
         )
+
+
+@pytest.mark.rabbitmq
+async def test_get_takes_a_message_whose_routing_key_is_not_utf8(raw: RawPublisher) -> None:
+    # A dead-letter queue keeps what the broker dead-lettered, routing key and all.
+    queue = QueueSpec(
+        name=unique("hostile-get"),
+        exchange=unique("hostile-ex"),
+        patterns=("#",),
+        queue_type=QueueType.CLASSIC,
+    )
+    transport = AmqpTransport(AMQP_URL)
+    try:
+        await transport.connect()
+        await transport.declare_exchange(queue.exchange)
+        await transport.declare_queue(queue)
+        connection = transport._publisher.transport.connection
+        await raw.publish(b"rk.\xff", b"{}", header_frame(1, 2), exchange=queue.exchange)
+        delivery = await transport.get(queue.name)
+        assert isinstance(delivery, AmqpDelivery)
+        assert delivery.malformed == "the routing key is not valid UTF-8"
+        assert delivery.routing_key == "rk.\ufffd"
+        await delivery.ack()
+        assert await transport.get(queue.name) is None
+        assert transport._publisher.transport.connection is connection
+    finally:
+        await transport.close()
+        await delete_topology(queue.exchange, [queue.name, queue.dead_letter_queue])

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from svckit.core.errors import MessagingError
 from svckit.core.logging import get_logger
-from svckit.messaging._amqp_frames import LenientDeliver, LenientProperties
+from svckit.messaging._amqp_frames import LenientMethod, LenientProperties
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -166,9 +166,7 @@ class AmqpDelivery:
         self.user_id: str | None = properties.user_id
         self.tag: int = message.delivery_tag or 0
         self.malformed: str | None = None
-        if isinstance(properties, LenientProperties) or isinstance(
-            message.delivery, LenientDeliver
-        ):
+        if isinstance(properties, LenientProperties) or isinstance(message.delivery, LenientMethod):
             self.malformed = _malformed(message)
         self._acks = acks
         self._on_settled = on_settled

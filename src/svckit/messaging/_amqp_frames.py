@@ -23,7 +23,7 @@ import contextlib
 import contextvars
 import struct
 import uuid
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 import pamqp.frame
 from pamqp import base, commands, constants, decode, header
@@ -37,6 +37,7 @@ __all__ = [
     "HEADER_FRAME_OVERHEAD",
     "EncodedProperties",
     "FrameGuard",
+    "LenientMethod",
     "LenientProperties",
     "encode_properties",
 ]
@@ -97,8 +98,8 @@ class LenientProperties(Properties):
     malformed: str
 
 
-class LenientDeliver(commands.Basic.Deliver):
-    """A Basic.Deliver decoded leniently (a routing key or exchange that is not UTF-8)."""
+class LenientMethod:
+    """Mixed into a method frame decoded leniently (a routing key that is not UTF-8)."""
 
     malformed: str
 
@@ -273,20 +274,39 @@ def _lenient_header(payload: bytes) -> header.ContentHeader:
 
 
 def _lenient_method(payload: bytes) -> base.Frame | None:
-    """A Basic.Deliver whose text fields are not UTF-8; None for any other method."""
-    index = struct.unpack_from(">I", payload)[0]
-    if index != commands.Basic.Deliver.index:
+    """A method frame whose text is not UTF-8 (a routing key, say), or None if unknown.
+
+    Decoded as pamqp's `base.Frame.unmarshal` does, field by field in the order of
+    ``__slots__``, with consecutive bits packed in octets.
+    """
+    kind: Any = commands.INDEX_MAPPING.get(struct.unpack_from(">I", payload)[0])
+    if kind is None:
         return None
+    method: Any = _lenient_class(kind)()
     problems = _Problems()
-    data = payload[4:]
-    method = LenientDeliver()
-    consumed, method.consumer_tag = _shortstr(data, problems, "the consumer tag")
-    data = data[consumed:]
-    (method.delivery_tag,) = struct.unpack_from(">Q", data)
-    method.redelivered = bool(data[8] & 1)
-    data = data[9:]
-    consumed, method.exchange = _shortstr(data, problems, "the exchange")
-    data = data[consumed:]
-    _, method.routing_key = _shortstr(data, problems, "the routing key")
-    method.malformed = "; ".join(problems) or "undecodable delivery"
-    return method
+    data, bit, in_bits = payload[4:], 0, False
+    for name in kind.__slots__:
+        field_type = kind.amqp_type(name)
+        if in_bits and (field_type != "bit" or bit == 8):  # noqa: PLR2004 - bits in an octet
+            data, bit, in_bits = data[1:], 0, False
+        if field_type == "bit":
+            value, consumed = bool(data[0] & (1 << bit)), 0
+            bit, in_bits = bit + 1, True
+        else:
+            consumed, value = _field(data, field_type, problems, f"the {name.replace('_', ' ')}")
+        setattr(method, name, value)
+        data = data[consumed:]
+    method.malformed = "; ".join(problems) or f"undecodable {kind.name}"
+    return cast("base.Frame", method)
+
+
+_LENIENT_CLASSES: dict[type[base.Frame], type[base.Frame]] = {}
+
+
+def _lenient_class(kind: type[base.Frame]) -> type[base.Frame]:
+    """``kind`` with room for ``malformed`` (and still matched as ``kind`` by aiormq)."""
+    lenient = _LENIENT_CLASSES.get(kind)
+    if lenient is None:
+        lenient = type(f"Lenient{kind.__name__}", (kind, LenientMethod), {})
+        _LENIENT_CLASSES[kind] = lenient
+    return lenient
