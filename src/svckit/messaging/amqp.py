@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from typing import TYPE_CHECKING, Any
 
 from svckit.core._extras import require
@@ -69,7 +70,7 @@ __all__ = ["AmqpTransport"]
 
 _log = get_logger("svckit.amqp")
 
-#: How a publish cut by a lost connection is tried again, within the publish's deadline.
+#: How a publish cut by a lost connection is tried again: as often as its deadline allows.
 PUBLISH_RETRY = RetryPolicy(
     attempts=1_000_000, initial_delay=0.2, max_delay=5.0, retry_on=CONNECTION_ERRORS
 )
@@ -256,15 +257,19 @@ class AmqpTransport:
             message_type=message.type,
             correlation_id=message.correlation_id,
         )
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.publish_timeout
         try:
-            async with asyncio.timeout(self.publish_timeout):
+            async with asyncio.timeout_at(deadline):
                 try:
                     confirmation = await self._publish_once(
                         exchange, message, properties, mandatory
                     )
                 except CONNECTION_ERRORS:
-                    # The slow path: wait for the robust connection to come back and resend.
-                    async for attempt in PUBLISH_RETRY:
+                    # The slow path: wait for the robust connection to come back and resend;
+                    # no try starts past the deadline, which also cuts off the one running.
+                    remaining = max(deadline - loop.time(), 0.001)
+                    async for attempt in dataclasses.replace(PUBLISH_RETRY, deadline=remaining):
                         with attempt:
                             confirmation = await self._publish_once(
                                 exchange, message, properties, mandatory
@@ -278,7 +283,10 @@ class AmqpTransport:
                 f"no confirm from RabbitMQ within {self.publish_timeout:g} s"
             ) from exc
         except CONNECTION_ERRORS as exc:
-            raise PublishError(f"publish failed: {type(exc).__name__}") from exc
+            raise PublishError(
+                f"no confirm from RabbitMQ within {self.publish_timeout:g} s "
+                f"(the connection is lost: {type(exc).__name__})"
+            ) from exc
         if not isinstance(confirmation, spec.Basic.Ack):
             raise PublishError(f"the broker refused the message ({type(confirmation).__name__})")
 
