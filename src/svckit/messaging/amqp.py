@@ -13,8 +13,9 @@ publishing, and a publisher's full buffer never delays an acknowledgement.
   connection is back (same message id, so idempotent consumers drop a duplicate). One
   deadline covers the whole publish, the wait for a connection included.
 - The **consuming connection** gives each consumer a channel of its own (prefetch and
-  delivery tags are per channel); each delivery is acknowledged on its own as soon as its
-  handler is done. After a reconnect, or when the broker cancels a consumer, the
+  delivery tags are per channel); a delivery is acknowledged as soon as its handler is
+  done, whatever still runs before it (see `ChannelAcks` for when several finished ones
+  share one ``multiple`` ack). After a reconnect, or when the broker cancels a consumer, the
   subscription declares its queue again and consumes again; a watchdog checks every
   second that the subscription is still registered on a live channel.
 
