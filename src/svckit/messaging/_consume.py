@@ -246,9 +246,11 @@ class Consumer:
     async def _process(self, delivery: Delivery, attempt: int) -> None:
         handler = self.handler
         try:
+            if delivery.malformed:
+                raise DecodeError(f"the message's frames were not valid: {delivery.malformed}")
             body = read_body(delivery, json=reads_json(handler))
             message = handler.decode(body)
-        except Exception as exc:  # noqa: BLE001 - whatever fails to read the body is poison
+        except Exception as exc:  # noqa: BLE001 - whatever fails to read the message is poison
             poison = (
                 exc
                 if isinstance(exc, DecodeError)
