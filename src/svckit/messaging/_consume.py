@@ -243,13 +243,16 @@ class Consumer:
         finally:
             self._work.end(task)
 
+    def _read(self, delivery: Delivery) -> tuple[bytes, Any]:
+        """The body, decoded from its content encoding, and what the handler takes."""
+        if delivery.malformed:
+            raise DecodeError(f"the message's frames were not valid: {delivery.malformed}")
+        body = read_body(delivery, json=reads_json(self.handler))
+        return body, self.handler.decode(body)
+
     async def _process(self, delivery: Delivery, attempt: int) -> None:
-        handler = self.handler
         try:
-            if delivery.malformed:
-                raise DecodeError(f"the message's frames were not valid: {delivery.malformed}")
-            body = read_body(delivery, json=reads_json(handler))
-            message = handler.decode(body)
+            body, message = self._read(delivery)
         except Exception as exc:  # noqa: BLE001 - whatever fails to read the message is poison
             poison = (
                 exc
