@@ -153,3 +153,20 @@ async def test_the_harness_gives_a_database_service_a_throwaway_sqlite_file(
 
     assert not (in_tmp_cwd / ".svckit").exists()
     assert not (in_tmp_cwd / folder).exists()
+
+
+def test_without_the_db_extra_the_import_says_what_to_install() -> None:
+    result = run_python(
+        """
+        import sys
+        sys.modules["sqlalchemy"] = None  # as if the db extra were not installed
+        try:
+            import svckit.db
+        except ImportError as exc:
+            print(type(exc).__name__, exc)
+        """
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("MissingExtraError")
+    assert 'pip install "svckit[db]"' in result.stdout
