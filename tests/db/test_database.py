@@ -228,6 +228,7 @@ def test_from_settings_reads_the_url_and_the_pool() -> None:
 @pytest.mark.usefixtures("in_tmp_cwd")
 def test_production_refuses_the_embedded_sqlite_default() -> None:
     settings = ServiceSettings(
+        service_name="orders",
         environment=Environment.PRODUCTION,
         bus_url=SecretStr("amqp://u:p@rabbit/"),
         cache_url=SecretStr("redis://redis:6379/0"),
@@ -240,6 +241,7 @@ def test_production_refuses_the_embedded_sqlite_default() -> None:
 def test_production_refuses_a_sqlite_url_and_schema_creation() -> None:
     with pytest.raises(ConfigurationError) as caught:
         ServiceSettings(
+            service_name="orders",
             environment=Environment.PRODUCTION,
             bus_url=SecretStr("amqp://u:p@rabbit/"),
             cache_url=SecretStr("redis://redis:6379/0"),
