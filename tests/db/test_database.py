@@ -268,3 +268,13 @@ def test_settings_refuse_an_unsupported_scheme_without_the_url() -> None:
         ServiceSettings(database_url=SecretStr("mysql://root:hunter2@db/app"))
 
     assert "hunter2" not in str(caught.value)
+
+
+async def test_health_is_down_when_no_answer_comes_in_time(database_url: str) -> None:
+    # One connection, held: the health check's SELECT 1 cannot get one.
+    db = make(database_url, pool_size=1, max_overflow=0, health_timeout=0.05)
+    async with db, db.engine.connect():
+        health = await db.health()
+
+    assert health.status is HealthStatus.DOWN
+    assert "within 0.05s" in health.detail

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import sqlalchemy as sa
@@ -16,6 +17,7 @@ from tests._processes import run_python
 from tests.db._services import effects, metadata
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
     from pathlib import Path
 
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -170,3 +172,30 @@ def test_without_the_db_extra_the_import_says_what_to_install() -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("MissingExtraError")
     assert 'pip install "svckit[db]"' in result.stdout
+
+
+async def test_a_per_call_dependency_is_made_fresh_around_each_call() -> None:
+    from svckit.messaging.router import inject  # noqa: PLC0415
+
+    events: list[str] = []
+
+    class Provider:
+        greeting = "hello"
+
+        def per_call_dependencies(self) -> dict[str, Any]:
+            @contextlib.asynccontextmanager
+            async def counter() -> AsyncIterator[int]:
+                events.append("enter")
+                yield len(events)
+                events.append("exit")
+
+            return {"unit": counter}
+
+    async def handler(body: bytes, *, unit: int, greeting: str) -> None:
+        events.append(f"{greeting} {body.decode()} in {unit}")
+
+    call = inject(handler, Provider())
+    await call(b"a")
+    await call(b"b")
+
+    assert events == ["enter", "hello a in 1", "exit", "enter", "hello b in 4", "exit"]
