@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from svckit.core.retry import RetryPolicy
 from svckit.messaging import ConsumerRouter, Event, consumer
+from svckit.messaging.router import inject
 from svckit.testing import ServiceHarness
 from svckit.worker import WorkerService
 from tests._processes import run_python
@@ -175,8 +176,6 @@ def test_without_the_db_extra_the_import_says_what_to_install() -> None:
 
 
 async def test_a_per_call_dependency_is_made_fresh_around_each_call() -> None:
-    from svckit.messaging.router import inject  # noqa: PLC0415
-
     events: list[str] = []
 
     class Provider:
