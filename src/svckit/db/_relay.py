@@ -22,6 +22,8 @@ import time
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import text
+
 from svckit.core._redact import redact_text
 from svckit.core.health import HealthStatus
 from svckit.core.logging import get_logger
@@ -64,6 +66,7 @@ class Relay:
         lease: float,
         poll_interval: float,
         retention: float,
+        concurrency: int,
         meter_provider: MeterProvider | None,
     ) -> None:
         """Relay ``database``'s outbox rows to ``transport`` as the relay called ``name``."""
@@ -75,6 +78,7 @@ class Relay:
         self._lease = lease
         self._poll = poll_interval
         self._retention = retention
+        self._concurrency = concurrency
         self._postgresql = database.backend == "postgresql"
         self.wake = asyncio.Event()
         self.pending = 0
@@ -134,26 +138,31 @@ class Relay:
 
     async def _run(self) -> None:
         listener = await self._listen()
-        backoff = 0.0
         try:
-            while not self._stopping:
-                self.wake.clear()
-                try:
-                    published, outage = await self.relay_once()
-                    await self._sweep()
-                except Exception as exc:  # noqa: BLE001 - the database is away: try again
-                    _log.warning("outbox relay pass failed", error=describe(exc))
-                    published, outage = 0, True
-                if outage:
-                    backoff = min(MAX_BACKOFF, max(self._poll, backoff * 2))
-                    await self._pause(backoff, wakeable=False)
-                    continue
-                backoff = 0.0
-                if published < self._batch:
-                    await self._pause(self._poll, wakeable=True)
+            # Passes overlap: one publishes while the next claims (the rows of a key in
+            # flight are claimed, so a second pass never takes that key's later rows).
+            await asyncio.gather(*(self._work() for _ in range(self._concurrency)))
         finally:
             if listener is not None:
                 await listener.aclose()
+
+    async def _work(self) -> None:
+        backoff = 0.0
+        while not self._stopping:
+            self.wake.clear()
+            try:
+                published, outage = await self.relay_once()
+                await self._sweep()
+            except Exception as exc:  # noqa: BLE001 - the database is away: try again
+                _log.warning("outbox relay pass failed", error=describe(exc))
+                published, outage = 0, True
+            if outage:
+                backoff = min(MAX_BACKOFF, max(self._poll, backoff * 2))
+                await self._pause(backoff, wakeable=False)
+                continue
+            backoff = 0.0
+            if published < self._batch:
+                await self._pause(self._poll, wakeable=True)
 
     async def _pause(self, seconds: float, *, wakeable: bool) -> None:
         if self._stopping:
@@ -184,24 +193,40 @@ class Relay:
             self.name, batch=self._batch, lease=self._lease, at=at, postgresql=self._postgresql
         )
         async with self._db.transaction() as session:
+            if self._postgresql:
+                await session.execute(
+                    text("SELECT pg_advisory_xact_lock(:lock)"), {"lock": table.CLAIM_LOCK}
+                )
             rows = (await session.execute(statement)).all()
         if not rows:
             return 0, False
-        results = await asyncio.gather(*(self._send(row) for row in rows), return_exceptions=True)
-        done = [row for row, result in zip(rows, results, strict=True) if result is None]
-        failures = [
-            (row, result)
-            for row, result in zip(rows, results, strict=True)
-            if isinstance(result, BaseException)
-        ]
+        chains: dict[object, list[Row[Any]]] = {}
+        for row in rows:
+            # Rows come oldest first; one key's rows go out one after another, in order.
+            chains.setdefault(row.id if row.key is None else ("key", row.key), []).append(row)
+        outcomes = await asyncio.gather(*(self._send_chain(chain) for chain in chains.values()))
+        done = [row for chain in outcomes for row in chain[0]]
+        failures = [failure for chain in outcomes for failure in chain[1]]
+        skipped = [row for chain in outcomes for row in chain[2]]
         outage = bool(failures) and await self._broker_away()
-        await self._settle(done, failures, outage=outage)
+        await self._settle(done, failures, skipped, outage=outage)
         confirmed_at = table.now()
         for row in done:
             self._lag.record((confirmed_at - table.as_utc(row.created_at)).total_seconds())
         if done:
             self._published.add(len(done))
         return len(done), outage
+
+    async def _send_chain(
+        self, chain: list[Row[Any]]
+    ) -> tuple[list[Row[Any]], list[tuple[Row[Any], BaseException]], list[Row[Any]]]:
+        # What was published, what failed, and what was not tried behind a failure.
+        for n, row in enumerate(chain):
+            try:
+                await self._send(row)
+            except Exception as exc:  # noqa: BLE001 - settled below, by the retry policy
+                return chain[:n], [(row, exc)], chain[n + 1 :]
+        return chain, [], []
 
     async def _send(self, row: Row[Any]) -> None:
         properties = row.properties
@@ -221,11 +246,14 @@ class Relay:
         self,
         done: Sequence[Row[Any]],
         failures: Sequence[tuple[Row[Any], BaseException]],
+        skipped: Sequence[Row[Any]],
         *,
         outage: bool,
     ) -> None:
         at = table.now()
         async with self._db.transaction() as session:
+            if skipped:
+                await session.execute(table.release(self.name, [row.id for row in skipped]))
             if done:
                 ids = [row.id for row in done]
                 await session.execute(

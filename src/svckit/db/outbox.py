@@ -15,8 +15,8 @@ message id, headers, trace context and properties: both build it with
 `svckit.messaging.bus.envelope`), into the ``svckit_outbox`` table in the caller's
 transaction. The relay (a task while the outbox is open, after the bus and before it
 closes) publishes the committed rows with confirms and only then deletes them. On
-PostgreSQL it wakes on ``LISTEN``/``NOTIFY``; everywhere it polls as a fallback, and a
-commit in the same process wakes it at once.
+PostgreSQL it wakes on ``LISTEN``/``NOTIFY`` (sent by processes that only write);
+everywhere it polls as a fallback, and a commit in its own process wakes it at once.
 
 Guarantees, and where they stop: a message is published at least once if its
 transaction commits and never if it rolls back. A relay that crashes after the confirm
@@ -89,6 +89,7 @@ class Outbox:
         poll_interval: float = 0.5,
         retention: float = 0.0,
         lag_threshold: float = 30.0,
+        concurrency: int = 2,
         shutdown_timeout: float = 25.0,
         relay_name: str | None = None,
         meter_provider: MeterProvider | None = None,
@@ -107,12 +108,13 @@ class Outbox:
             retention: Seconds a published row is kept (marked ``done``) before it is
                 swept; 0 deletes it at once.
             lag_threshold: Readiness is degraded while the oldest pending row is older.
+            concurrency: Relay passes run at once (one publishes while another claims).
             shutdown_timeout: Seconds the relay's last pass may take on close.
             relay_name: The relay's name in the claims.
             meter_provider: Where metrics go (the global provider by default).
         """
-        if batch_size < 1 or lease <= 0 or poll_interval <= 0 or retention < 0:
-            raise ValueError("batch_size, lease and poll_interval must be positive")
+        if min(batch_size, concurrency) < 1 or min(lease, poll_interval) <= 0 or retention < 0:
+            raise ValueError("batch_size, concurrency, lease and poll_interval must be positive")
         self.db = database
         self.bus = bus
         self.relay_name = relay_name or f"{socket.gethostname()[:40]}:{os.getpid()}"
@@ -129,6 +131,7 @@ class Outbox:
             lease=lease,
             poll_interval=poll_interval,
             retention=retention,
+            concurrency=concurrency,
             meter_provider=meter_provider,
         )
 
@@ -221,8 +224,10 @@ class Outbox:
         if not info.get(_HOOKED):
             info[_HOOKED] = True
             event.listen(session.sync_session, "after_commit", self._committed)
-        if self.db.backend == "postgresql" and not info.get(_NOTIFIED):
+        if self.db.backend == "postgresql" and not self.relay.running and not info.get(_NOTIFIED):
             # Delivered to the listening relays when (and only if) the transaction commits.
+            # A process with a relay of its own wakes it after the commit instead, and
+            # spares the round trip (and NOTIFY's lock at commit).
             info[_NOTIFIED] = True
             await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": CHANNEL})
 
