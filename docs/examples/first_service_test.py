@@ -40,4 +40,4 @@ async def test_is_ready_while_running() -> None:
         report = await harness.service.health_report()
 
     assert report.ready
-    assert set(report.checks) == {"cache", "bus"}
+    assert set(report.checks) == {"cache", "storage", "bus"}

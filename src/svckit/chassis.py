@@ -1,14 +1,15 @@
-"""What every kind of service holds: a cache, a bus with its consumers, and their wiring.
+"""What every kind of service holds: a cache, a content store, a bus with its consumers.
 
 `ChassisService` is the common base of `WorkerService`, `ApiService` and `BotService`. It
-opens the cache, then the bus (whose idempotency inbox lives in the cache, so that every
-process of a service shares it), and turns the subclass's consumers into intakes:
+opens the cache, the content store, then the bus (whose idempotency inbox lives in the
+cache, so that every process of a service shares it), and turns the subclass's consumers
+into intakes:
 
 - methods marked with `svckit.messaging.consumer`;
 - functions in the `ConsumerRouter` objects listed in ``routers``.
 
 A handler's keyword-only parameters are filled from the service by name (``bus``,
-``cache``, ``settings``, ``service`` or any other attribute). A service with
+``cache``, ``storage``, ``settings``, ``service`` or any other attribute). A service with
 ``uses_database = True`` also holds ``db`` (a `svckit.db.Database`, opened between the cache
 and the bus), and a handler's ``session`` is then a session in a transaction around the
 call.
@@ -23,9 +24,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from svckit.cache import Cache
 from svckit.core.retry import RetryPolicy
 from svckit.core.service import Service
+from svckit.core.settings import describe_url
 from svckit.messaging import Bus, KeyValueInbox
+from svckit.messaging.bus import transport_for_url
 from svckit.messaging.consumer import spec_of
 from svckit.messaging.router import ConsumerRouter, inject
+from svckit.storage import ContentStore
 
 if TYPE_CHECKING:
     from contextlib import AbstractAsyncContextManager
@@ -45,10 +49,12 @@ __all__ = ["ChassisService"]
 
 
 class ChassisService(Service):
-    """A service with a cache, a message bus and consumers.
+    """A service with a cache, a content store, a message bus and consumers.
 
     Attributes:
         cache: The cache resource (``settings.cache_url``), namespaced by service name.
+        storage: The content store (``settings.storage_url``), shared by every service
+            on that URL and not namespaced: its keys carry their own prefix.
         bus: The message bus (``settings.bus_url``).
         routers: Consumer routers whose consumers this service runs.
         uses_database: Whether the service holds a database, as ``db`` (off by default, so a
@@ -79,32 +85,49 @@ class ChassisService(Service):
         *,
         bus: Bus | None = None,
         cache: Cache | None = None,
+        storage: ContentStore | None = None,
         db: Database | None = None,
     ) -> None:
-        """Create the cache, the bus (and the database) from the settings; add the consumers.
+        """Create the cache, the content store, the bus (and the database) from the settings.
 
         Args:
             settings: The service's settings (read from the environment by default).
             bus: A bus to use instead of one made from ``settings.bus_url``.
             cache: A cache to use instead of one made from ``settings.cache_url``.
+            storage: A content store to use instead of one made from
+                ``settings.storage_url``.
             db: A database to use instead of one made from ``settings.database_url``
                 (turns the database on).
         """
         super().__init__(settings)
-        self.cache = (
-            cache
-            if cache is not None
-            else Cache.from_url(self.settings.cache_url, namespace=self.name)
-        )
-        self.bus = (
-            bus
-            if bus is not None
-            else Bus(
-                self.settings.bus_url.get_secret_value(),
+        # Where each resource made from the settings connects, for error messages.
+        self._addresses: dict[int, str] = {}
+        if cache is None:
+            cache = Cache.from_url(self.settings.cache_url, namespace=self.name)
+            self._addresses[id(cache)] = self.settings.cache_url.get_secret_value()
+        self.cache = cache
+        if storage is None:
+            storage = ContentStore.from_url(
+                self.settings.storage_url,
+                max_size=self.settings.storage_max_size,
+                ttl=self.settings.storage_ttl,
+            )
+            self._addresses[id(storage)] = self.settings.storage_url.get_secret_value()
+        self.storage = storage
+        if bus is None:
+            url = self.settings.bus_url.get_secret_value()
+            bus = Bus(
+                url,
                 service=self.name,
                 inbox=KeyValueInbox(self.cache),
+                transport=transport_for_url(
+                    url,
+                    service=self.name,
+                    connect_timeout=self.settings.bus_connect_timeout,
+                ),
             )
-        )
+            self._addresses[id(bus)] = url
+        self.bus = bus
         self._database_inbox = (
             self._open_database(db)
             if db is not None or self.uses_database or self.uses_outbox
@@ -148,13 +171,20 @@ class ChassisService(Service):
         return {}
 
     def resources(self) -> Sequence[Resource]:
-        """The cache, the database, the bus, then the outbox (closed in reverse order).
+        """The cache, the content store, the database, the bus, then the outbox.
 
-        The outbox's relay starts after the bus opened and stops before it closes.
+        They close in reverse: the outbox's relay starts after the bus opened and stops
+        before it closes.
         """
         db = [self.db] if "db" in vars(self) else []
         outbox = [self.outbox] if "outbox" in vars(self) else []
-        return [*super().resources(), self.cache, *db, self.bus, *outbox]
+        return [*super().resources(), self.cache, self.storage, *db, self.bus, *outbox]
+
+    def describe_resource(self, resource: Resource) -> str:
+        """The resource's name, with where it connects when that came from the settings."""
+        address = self._addresses.get(id(resource))
+        described = super().describe_resource(resource)
+        return described if address is None else f"{described} ({describe_url(address)})"
 
     def intakes(self) -> Sequence[Intake]:
         """The consumers (and the database inbox's sweeper, when a consumer uses it)."""

@@ -232,6 +232,7 @@ def test_production_refuses_the_embedded_sqlite_default() -> None:
         environment=Environment.PRODUCTION,
         bus_url=SecretStr("amqp://u:p@rabbit/"),
         cache_url=SecretStr("redis://redis:6379/0"),
+        storage_url=SecretStr("redis://redis:6379/1"),
     )
 
     with pytest.raises(ConfigurationError, match="SVCKIT_DATABASE_URL is not set"):

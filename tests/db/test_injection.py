@@ -116,7 +116,7 @@ async def test_a_service_without_a_database_opens_none(
 
     async with ServiceHarness(Plain) as h:
         assert not hasattr(h.service, "db")
-        assert [r.name for r in h.service.resources()] == ["cache", "bus"]
+        assert [r.name for r in h.service.resources()] == ["cache", "storage", "bus"]
     assert not (in_tmp_cwd / ".svckit").exists()
 
 

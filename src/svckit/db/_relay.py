@@ -234,7 +234,7 @@ class Relay:
             body=row.body,
             routing_key=row.routing_key,
             message_id=row.message_id,
-            timestamp=datetime.fromisoformat(properties["timestamp"]),
+            timestamp=_timestamp(properties.get("timestamp")),
             type=properties.get("type"),
             correlation_id=properties.get("correlation_id"),
             headers=dict(properties.get("headers") or {}),
@@ -351,6 +351,10 @@ class _Listener:
             await self._driver.remove_listener(CHANNEL, self._notified)
         with contextlib.suppress(Exception):
             await self._connection.close()
+
+
+def _timestamp(value: object) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) else None
 
 
 def _error_text(exc: BaseException) -> str:

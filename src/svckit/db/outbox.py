@@ -191,6 +191,8 @@ class Outbox:
         outgoing = envelope(
             message, message_id=message_id, correlation_id=correlation_id, headers=headers
         )
+        if outgoing.message_id is None or outgoing.timestamp is None:  # pragma: no cover
+            raise ValueError("the envelope has no message id or timestamp")
         at = table.now()
         row = {
             "message_id": outgoing.message_id,

@@ -14,6 +14,7 @@ from svckit.core.settings import Environment
 from svckit.messaging.dead_letters import DeadLetter
 from svckit.messaging.memory import MemoryBroker, MemoryTransport, forget_broker
 from svckit.messaging.transport import Outgoing
+from svckit.storage import forget_memory_storage
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from svckit.cache import Cache
     from svckit.chassis import ChassisService
     from svckit.messaging import Message
+    from svckit.storage import ContentStore
 
 __all__ = ["HarnessFactory", "ServiceHarness"]
 
@@ -45,14 +47,14 @@ class HarnessFactory(Protocol):
 
 
 class ServiceHarness(Generic[S]):
-    """Runs a service on a broker and a cache of its own, in the test's event loop.
+    """Runs a service on a broker, a cache and a content store of its own, in the test's loop.
 
     The service's settings come from its settings class and the environment variables, as
     in production (but never from a ``.env`` file), with these overrides: a fresh
-    ``memory://`` bus and cache, the ``test`` environment and no health port; a service
-    with a database gets a SQLite file of its own in a temporary folder, its tables
-    created on start (removed at the end). Give more overrides as keyword arguments
-    (``database_url`` for another database), or a ready service instance.
+    ``memory://`` bus, cache and content store, the ``test`` environment and no health
+    port; a service with a database gets a SQLite file of its own in a temporary folder,
+    its tables created on start (removed at the end). Give more overrides as keyword
+    arguments (``database_url`` for another database), or a ready service instance.
 
     Attributes:
         service: The running service.
@@ -75,6 +77,7 @@ class ServiceHarness(Generic[S]):
             values: dict[str, Any] = {
                 "bus_url": self._own_broker,
                 "cache_url": "memory://",
+                "storage_url": self._own_broker,
                 "environment": Environment.TEST,
                 "health_port": None,
                 **overrides,
@@ -117,6 +120,7 @@ class ServiceHarness(Generic[S]):
         finally:
             if self._own_broker is not None:
                 forget_broker(self._own_broker)
+                forget_memory_storage(self._own_broker)
             if self._own_folder is not None:
                 shutil.rmtree(self._own_folder, ignore_errors=True)
 
@@ -124,6 +128,11 @@ class ServiceHarness(Generic[S]):
     def cache(self) -> Cache:
         """The service's cache."""
         return self.service.cache
+
+    @property
+    def storage(self) -> ContentStore:
+        """The service's content store."""
+        return self.service.storage
 
     async def publish(self, message: Message, **options: Any) -> str:
         """Publish ``message`` on the service's bus (as another service would)."""
