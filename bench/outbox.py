@@ -139,7 +139,9 @@ async def main() -> None:
         pool_size=args.writers + 4,
         max_overflow=4,
     )
-    direct, outboxed, lags = [], [], []
+    direct: list[float] = []
+    outboxed: list[float] = []
+    lags: list[float] = []
     try:
         async with db, Bus(AMQP_URL, service=name, exchange=name) as bus:
             timed = Timed(bus.transport)

@@ -82,6 +82,8 @@ class Relay:
         self._postgresql = database.backend == "postgresql"
         self.wake = asyncio.Event()
         self.pending = 0
+        #: Passes finished, for tests and tools that wait for the relay to be idle.
+        self.passes = 0
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self._next_sweep = 0.0
@@ -188,6 +190,12 @@ class Relay:
         Returns:
             How many rows were published, and whether the broker seemed away.
         """
+        try:
+            return await self._pass()
+        finally:
+            self.passes += 1
+
+    async def _pass(self) -> tuple[int, bool]:
         at = table.now()
         statement = table.claim(
             self.name, batch=self._batch, lease=self._lease, at=at, postgresql=self._postgresql
