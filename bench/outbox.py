@@ -9,7 +9,8 @@ alternate. The line gives the medians (events per second), the median of the per
 ratios (outbox / direct) and the relay lag (from the write call to the broker's
 confirm) median and 99th percentile over every outbox round, in milliseconds.
 
-    python bench/outbox.py [--events 5000] [--rounds 3] [--writers 32]
+    python bench/outbox.py [--events 5000] [--rounds 3] [--writers 32] [--per-transaction 1]
+                           [--batch 200] [--concurrency 2]
 """
 
 from __future__ import annotations
@@ -122,6 +123,8 @@ async def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--writers", type=int, default=32)
     parser.add_argument("--per-transaction", type=int, default=1)
+    parser.add_argument("--batch", type=int, default=200, help="the relay's batch size")
+    parser.add_argument("--concurrency", type=int, default=2, help="relay passes at once")
     args = parser.parse_args()
     configure_logging(ServiceSettings(log_level="WARNING"))
     database_name = f"svckit_bench_{uuid.uuid4().hex[:10]}"
@@ -146,7 +149,13 @@ async def main() -> None:
         async with db, Bus(AMQP_URL, service=name, exchange=name) as bus:
             timed = Timed(bus.transport)
             relay_bus = Bus(transport=timed, service=name, exchange=name)
-            outbox = Outbox(db, relay_bus, poll_interval=0.5)
+            outbox = Outbox(
+                db,
+                relay_bus,
+                poll_interval=0.5,
+                batch_size=args.batch,
+                concurrency=args.concurrency,
+            )
             async with outbox:
                 for _ in range(args.rounds):
                     direct.append(await direct_round(bus, args.events, args.writers))
@@ -173,6 +182,8 @@ async def main() -> None:
         events=args.events,
         writers=args.writers,
         per_transaction=args.per_transaction,
+        batch=args.batch,
+        concurrency=args.concurrency,
         lag_ms={
             "median": round(statistics.median(lags), 1),
             "p99": round(lags[int(len(lags) * 0.99) - 1], 1),

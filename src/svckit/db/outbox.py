@@ -60,6 +60,7 @@ __all__ = ["DEFAULT_RETRY", "Outbox"]
 #: How the relay retries a row whose publish fails while the broker is up: ten tries
 #: over about five minutes, then the row moves aside.
 DEFAULT_RETRY = RetryPolicy(attempts=10, initial_delay=1.0, multiplier=2.0, max_delay=60.0)
+_INSERT = insert(table.outbox_table)
 _HOOKED = "svckit_outbox_hooked"
 _NOTIFIED = "svckit_outbox_notified"
 
@@ -221,7 +222,8 @@ class Outbox:
         return outgoing.message_id
 
     async def _write(self, session: AsyncSession, row: dict[str, Any]) -> None:
-        await session.execute(insert(table.outbox_table).values(row))
+        # One statement, its parameters apart: built (and compiled) once, not per call.
+        await session.execute(_INSERT, row)
         info = session.info
         if not info.get(_HOOKED):
             info[_HOOKED] = True
