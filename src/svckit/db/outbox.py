@@ -86,7 +86,7 @@ class Outbox:
         relay: bool = True,
         retry: RetryPolicy = DEFAULT_RETRY,
         batch_size: int = 200,
-        lease: float = 30.0,
+        lease: float = 120.0,
         poll_interval: float = 0.5,
         retention: float = 0.0,
         lag_threshold: float = 30.0,
