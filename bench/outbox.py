@@ -7,7 +7,9 @@ the first write to the last confirm. The direct side publishes the same events w
 `Bus.publish`, ``--writers`` at once, to the same exchange and quorum queue. Rounds
 alternate. The line gives the medians (events per second), the median of the per-round
 ratios (outbox / direct) and the relay lag (from the write call to the broker's
-confirm) median and 99th percentile over every outbox round, in milliseconds.
+confirm) median and 99th percentile over every outbox round, in milliseconds; then the
+lag again with the writes paced to half the outbox's rate (``half_load``), where the
+relay is not behind a backlog that the saturating rounds build.
 
     python bench/outbox.py [--events 5000] [--rounds 3] [--writers 32] [--per-transaction 1]
                            [--batch 200] [--concurrency 2]
@@ -88,11 +90,22 @@ class Timed:
 
 
 async def outbox_round(
-    outbox: Outbox, timed: Timed, events: int, writers: int, *, per_tx: int, lags: list[float]
+    outbox: Outbox,
+    timed: Timed,
+    events: int,
+    writers: int,
+    *,
+    per_tx: int,
+    lags: list[float],
+    rate: float | None = None,
 ) -> float:
+    """Events per second through the outbox; with ``rate``, writes paced to that rate."""
     written: dict[str, float] = {}
+    started = time.perf_counter()
 
     async def step(i: int) -> None:
+        if rate is not None:
+            await asyncio.sleep(max(0.0, started + i * per_tx / rate - time.perf_counter()))
         async with outbox.db.transaction() as session:
             for j in range(per_tx):
                 at = time.perf_counter()
@@ -102,6 +115,7 @@ async def outbox_round(
                 written[message_id] = at
 
     async def run(count: int) -> float:
+        nonlocal started
         timed.confirmed.clear()
         timed.done.clear()
         written.clear()
@@ -145,6 +159,7 @@ async def main() -> None:
     direct: list[float] = []
     outboxed: list[float] = []
     lags: list[float] = []
+    paced: list[float] = []
     try:
         async with db, Bus(AMQP_URL, service=name, exchange=name) as bus:
             timed = Timed(bus.transport)
@@ -169,12 +184,24 @@ async def main() -> None:
                             lags=lags,
                         )
                     )
+                # The lag again, at half the rate the outbox reached: a load it keeps up with.
+                half = statistics.median(outboxed) / 2
+                await outbox_round(
+                    outbox,
+                    timed,
+                    args.events // 2,
+                    args.writers,
+                    per_tx=args.per_transaction,
+                    lags=paced,
+                    rate=half,
+                )
     finally:
         await cleanup(setup, name)
         await connection.close()
         await admin.execute(f'DROP DATABASE IF EXISTS "{database_name}" WITH (FORCE)')
         await admin.close()
     lags.sort()
+    paced.sort()
     report(
         "outbox",
         outboxed,
@@ -187,6 +214,11 @@ async def main() -> None:
         lag_ms={
             "median": round(statistics.median(lags), 1),
             "p99": round(lags[int(len(lags) * 0.99) - 1], 1),
+        },
+        half_load={
+            "events_per_s": round(statistics.median(outboxed) / 2, 1),
+            "lag_ms_median": round(statistics.median(paced), 1),
+            "lag_ms_p99": round(paced[int(len(paced) * 0.99) - 1], 1),
         },
     )
 
