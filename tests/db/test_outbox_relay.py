@@ -7,11 +7,12 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 import pytest
+import sqlalchemy as sa
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from svckit.core.health import Health
-from svckit.db import Database, Outbox
+from svckit.db import Database, Outbox, _relay
 from svckit.messaging import Bus
 from tests.db._outbox_services import OrderPlaced, ShipOrder
 from tests.messaging.conftest import eventually
@@ -129,3 +130,33 @@ async def test_a_write_only_process_wakes_the_relay_with_notify(postgres_url: st
                 timeout=20,
                 message="the row published after the NOTIFY",
             )
+
+
+@pytest.mark.postgres
+async def test_the_relay_listens_again_after_its_connection_is_dropped(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_relay, "RELISTEN_INTERVAL", 0.05)
+    transport = GatedTransport()
+    transport.gate.set()
+    db = Database(postgres_url, service="relisten", create_schema=True)
+    async with db:
+        outbox = Outbox(db, Bus(transport=transport), poll_interval=0.05)  # type: ignore[arg-type]
+        async with outbox:
+            relay = outbox.relay
+            await eventually(lambda: relay._listener is not None, message="the relay listening")
+            first = relay._listener
+            async with db.transaction() as session:
+                await session.execute(
+                    sa.text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE application_name = 'relisten' AND query LIKE 'LISTEN%'"
+                    )
+                )
+            await eventually(
+                lambda: relay._listener is not first and relay._listener is not None,
+                timeout=20,
+                message="a new LISTEN connection",
+            )
+            assert relay._listener is not None
+            assert relay._listener.alive

@@ -27,15 +27,15 @@ from sqlalchemy import text
 from svckit.core._redact import redact_text
 from svckit.core.health import HealthStatus
 from svckit.core.logging import get_logger
-from svckit.core.telemetry import counter, get_meter, histogram
 from svckit.db import _outbox_table as table
 from svckit.db._errors import describe
+from svckit.db._outbox_signals import Listener, OutboxMetrics
 from svckit.messaging.transport import Outgoing
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from opentelemetry.metrics import CallbackOptions, MeterProvider, Observation
+    from opentelemetry.metrics import MeterProvider
     from sqlalchemy import Row
 
     from svckit.core.retry import RetryPolicy
@@ -46,6 +46,8 @@ _log = get_logger("svckit.db.outbox")
 
 #: The longest wait between two passes while the broker is away.
 MAX_BACKOFF = 5.0
+#: The shortest wait between two tries to (re)open the LISTEN connection.
+RELISTEN_INTERVAL = 5.0
 #: Done rows deleted by one statement, and statements in one sweep.
 SWEEP_BATCH = 1000
 SWEEP_BATCHES = 20
@@ -87,25 +89,9 @@ class Relay:
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self._next_sweep = 0.0
-        meter = get_meter(service, meter_provider=meter_provider)
-        self._published = counter(
-            meter, "svckit.outbox.published", unit="{message}", description="Relayed, confirmed"
-        )
-        self._failed = counter(
-            meter, "svckit.outbox.failed", unit="{message}", description="Moved aside as failed"
-        )
-        self._retried = counter(
-            meter, "svckit.outbox.retried", unit="{message}", description="Publish failed, later"
-        )
-        self._lag = histogram(
-            meter, "svckit.outbox.lag", description="From the outbox write to the confirm"
-        )
-        meter.create_observable_gauge(
-            "svckit.outbox.pending",
-            callbacks=[self._observe],
-            unit="{message}",
-            description="Rows waiting in the outbox (as of the last readiness check)",
-        )
+        self._listener: Listener | None = None
+        self._listen_at = 0.0
+        self.metrics = OutboxMetrics(service, meter_provider, pending=lambda: self.pending)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -139,12 +125,12 @@ class Relay:
                 await task
 
     async def _run(self) -> None:
-        listener = await self._listen()
         try:
             # Passes overlap: one publishes while the next claims (the rows of a key in
             # flight are claimed, so a second pass never takes that key's later rows).
             await asyncio.gather(*(self._work() for _ in range(self._concurrency)))
         finally:
+            listener, self._listener = self._listener, None
             if listener is not None:
                 await listener.aclose()
 
@@ -153,6 +139,7 @@ class Relay:
         while not self._stopping:
             self.wake.clear()
             try:
+                await self._keep_listening()
                 published, outage = await self.relay_once()
                 await self._sweep()
             except Exception as exc:  # noqa: BLE001 - the database is away: try again
@@ -220,9 +207,9 @@ class Relay:
         await self._settle(done, failures, skipped, outage=outage)
         confirmed_at = table.now()
         for row in done:
-            self._lag.record((confirmed_at - table.as_utc(row.created_at)).total_seconds())
+            self.metrics.lag.record((confirmed_at - table.as_utc(row.created_at)).total_seconds())
         if done:
-            self._published.add(len(done))
+            self.metrics.published.add(len(done))
         return len(done), outage
 
     async def _send_chain(
@@ -278,10 +265,10 @@ class Relay:
                     statement = table.retry_later(
                         self.name, row.id, attempts=attempts, at=later, error=error
                     )
-                    self._retried.add(1)
+                    self.metrics.retried.add(1)
                 else:
                     statement = table.move_aside(self.name, row.id, attempts=attempts, error=error)
-                    self._failed.add(1)
+                    self.metrics.failed.add(1)
                     _log.error(
                         "outbox row failed for good",
                         row=row.id,
@@ -311,54 +298,21 @@ class Relay:
 
     # ------------------------------------------------------------------ wake-ups
 
-    async def _listen(self) -> _Listener | None:
-        if not self._postgresql:
-            return None
+    async def _keep_listening(self) -> None:
+        # (Re)open the LISTEN connection when there is none or the database dropped it;
+        # at most every few seconds, and polling covers the time in between.
+        if not self._postgresql or (self._listener is not None and self._listener.alive):
+            return
+        if time.monotonic() < self._listen_at:
+            return
+        self._listen_at = time.monotonic() + RELISTEN_INTERVAL
+        old, self._listener = self._listener, None
+        if old is not None:
+            await old.aclose()
         try:
-            return await _Listener.open(self._db, self.wake)
+            self._listener = await Listener.open(self._db, self.wake)
         except Exception as exc:  # noqa: BLE001 - polling still works
             _log.warning("cannot LISTEN for outbox writes; polling", error=describe(exc))
-            return None
-
-    def _observe(self, _options: CallbackOptions) -> list[Observation]:
-        from opentelemetry.metrics import Observation  # noqa: PLC0415
-
-        return [Observation(self.pending)]
-
-
-#: The PostgreSQL channel the outbox writers notify.
-CHANNEL = "svckit_outbox"
-
-
-class _Listener:
-    """A pooled connection kept aside, listening for the writers' NOTIFY."""
-
-    def __init__(self, connection: Any, driver: Any, wake: asyncio.Event) -> None:
-        self._connection = connection
-        self._driver = driver
-        self._wake = wake
-
-    @classmethod
-    async def open(cls, database: Database, wake: asyncio.Event) -> _Listener:
-        connection = await database.engine.connect()
-        try:
-            raw = await connection.get_raw_connection()
-            driver: Any = raw.driver_connection
-            listener = cls(connection, driver, wake)
-            await driver.add_listener(CHANNEL, listener._notified)
-        except BaseException:
-            await connection.close()
-            raise
-        return listener
-
-    def _notified(self, *_args: object) -> None:
-        self._wake.set()
-
-    async def aclose(self) -> None:
-        with contextlib.suppress(Exception):
-            await self._driver.remove_listener(CHANNEL, self._notified)
-        with contextlib.suppress(Exception):
-            await self._connection.close()
 
 
 def _timestamp(value: object) -> datetime | None:

@@ -40,7 +40,8 @@ from svckit.core.health import Health
 from svckit.core.retry import RetryPolicy
 from svckit.db import _outbox_table as table
 from svckit.db._errors import describe
-from svckit.db._relay import CHANNEL, Relay
+from svckit.db._outbox_signals import CHANNEL
+from svckit.db._relay import Relay
 from svckit.messaging.bus import envelope
 
 if TYPE_CHECKING:
