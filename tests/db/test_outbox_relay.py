@@ -160,3 +160,30 @@ async def test_the_relay_listens_again_after_its_connection_is_dropped(
             )
             assert relay._listener is not None
             assert relay._listener.alive
+
+
+async def test_a_crash_between_confirm_and_delete_republishes_the_same_message_id(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    transport = GatedTransport()
+    transport.gate.set()
+    async with sqlite(tmp_path) as db:
+        outbox = Outbox(db, Bus(transport=transport), lease=0.05, relay=False)  # type: ignore[arg-type]
+        message_id = await outbox.publish(OrderPlaced(order_id=1))
+        settle = _relay.Relay._settle
+
+        async def crash(*_args: Any, **_kwargs: Any) -> None:
+            raise ConnectionResetError("the process died before its delete")
+
+        monkeypatch.setattr(_relay.Relay, "_settle", crash)
+        with pytest.raises(ConnectionResetError):
+            await outbox.relay_once()
+        monkeypatch.setattr(_relay.Relay, "_settle", settle)
+
+        async def published_again() -> bool:
+            await outbox.relay_once()  # nothing until the dead relay's lease ran out
+            return len(transport.sent) == 2
+
+        await eventually(published_again, message="the row published again")
+        assert [m.message_id for m in transport.sent] == [message_id, message_id]
+        assert await outbox.backlog() == (0, 0.0)
