@@ -173,8 +173,8 @@ class ChassisService(Service):
     def resources(self) -> Sequence[Resource]:
         """The cache, the content store, the database, the bus, then the outbox.
 
-        They close in reverse order: the outbox's relay starts after the bus opened and
-        stops before it closes.
+        They close in reverse: the outbox's relay starts after the bus opened and stops
+        before it closes.
         """
         db = [self.db] if "db" in vars(self) else []
         outbox = [self.outbox] if "outbox" in vars(self) else []

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import sqlalchemy as sa
 
 from svckit.core.retry import RetryPolicy
-from svckit.messaging import Command, Event
+from svckit.messaging import Command, Event, consumer
 from svckit.worker import WorkerService
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 metadata = sa.MetaData()
 orders = sa.Table(
@@ -41,3 +46,17 @@ class Shop(WorkerService):
             if fail:
                 raise RuntimeError("the transaction rolls back")
         return message_id
+
+
+class PlaceOrder(Command, topic="outboxtest.place"):
+    order_id: int
+
+
+class Placer(Shop):
+    """Places the orders it is asked to: ``svckit run tests.db._outbox_services:Placer``."""
+
+    @consumer()
+    async def on_place(self, command: PlaceOrder, *, session: AsyncSession) -> None:
+        # The outbox row joins the handler's transaction: both commit, or neither.
+        await session.execute(sa.insert(orders).values(id=command.order_id))
+        await self.outbox.publish(OrderPlaced(order_id=command.order_id))

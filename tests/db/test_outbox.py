@@ -254,3 +254,13 @@ def test_svckit_outbox_lists_retries_and_purges_failed_rows(
 
 async def _count(service: Shop, status: str, count: int) -> bool:
     return len(await rows(service, status=status)) == count
+
+
+async def test_the_harness_waits_for_the_outbox_and_what_it_relays(database_url: str) -> None:
+    async with harness(database_url, Listening) as h:
+        for n in range(5):
+            await h.service.place(n)
+        await h.wait_idle()
+
+        assert sorted(event.order_id for event, _ in h.service.received) == list(range(5))
+        assert await rows(h.service) == []

@@ -32,10 +32,9 @@ class FlakyTransport:
         self.sent: list[Outgoing] = []
 
     async def publish(self, exchange: str, message: Outgoing, *, mandatory: bool) -> None:  # noqa: ARG002
-        message_id = message.message_id or ""
+        message_id = str(message.message_id)
         self.tries[message_id] += 1
-        order_id = int(message_id)
-        if (order_id, self.tries[message_id]) in self.refused:
+        if (int(message_id), self.tries[message_id]) in self.refused:
             raise PublishError("refused on purpose")
         await asyncio.sleep(0)  # let the other publishes of the batch interleave
         self.sent.append(message)
@@ -58,10 +57,10 @@ async def _run(keys: list[int | None], refused: set[tuple[int, int]], batch: int
             await outbox.relay_once()
             if (await outbox.backlog())[0] == 0:
                 break
-    assert sorted(int(m.message_id or -1) for m in transport.sent) == list(range(len(keys)))
+    assert sorted(int(str(m.message_id)) for m in transport.sent) == list(range(len(keys)))
     published: dict[str, list[int]] = defaultdict(list)
     for message in transport.sent:
-        n = int(message.message_id or -1)
+        n = int(str(message.message_id))
         if keys[n] is not None:
             published[f"k{keys[n]}"].append(n)
     for name, order in published.items():

@@ -134,7 +134,7 @@ class ServiceSettings(BaseSettings):
     outbox_relay: bool = True
     outbox_poll_interval: float = Field(default=0.5, gt=0)
     outbox_batch_size: int = Field(default=200, ge=1, le=10_000)
-    outbox_lease: float = Field(default=30.0, gt=0)
+    outbox_lease: float = Field(default=120.0, gt=0)
     outbox_retention: float = Field(default=0.0, ge=0)
     outbox_lag_threshold: float = Field(default=30.0, gt=0)
 

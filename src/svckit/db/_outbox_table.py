@@ -7,9 +7,10 @@ One row per message written through the outbox, in the writer's transaction::
     pending --(publish fails: attempts + 1, next_attempt_at later)--> pending
     pending --(the last attempt failed)--> failed  (until `svckit outbox retry | purge`)
 
-A relay claims, per key, only the oldest pending row, and none while that row is claimed
-by another relay or waits for its retry, so the messages of one key leave in the order
-they were written; rows without a key are unordered. A failed row no longer holds its
+A relay claims, per key, the oldest pending rows, and none while an older one is claimed
+by another relay or waits for its retry, and publishes them one after another, so the
+messages of one key leave in the order they were written; rows without a key are
+unordered. A failed row no longer holds its
 key back: it moves aside, as a dead letter does.
 """
 
@@ -96,15 +97,27 @@ def as_utc(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
-def claim(relay: str, *, batch: int, lease: float, at: datetime, postgresql: bool) -> Update:
-    """Lease up to ``batch`` publishable rows to ``relay``: at most one per key, its oldest.
+#: The advisory lock a PostgreSQL relay holds while it claims: claims are short, and one
+#: at a time, each sees the leases of the one before (so no two relays claim rows of one
+#: key at once); publishing, the long part, runs in parallel.
+CLAIM_LOCK = 0x5_0C_0B_0E
 
-    On PostgreSQL the candidates are locked with ``FOR UPDATE SKIP LOCKED``, so relays
-    running at once take different rows; SQLite has one writer at a time anyway.
+
+def claim(relay: str, *, batch: int, lease: float, at: datetime, postgresql: bool) -> Update:
+    """Lease up to ``batch`` publishable rows to ``relay``, oldest first.
+
+    A row of a key is publishable when every older pending row of that key is too (none
+    is claimed by another relay or waits for a retry); so what a pass takes of one key
+    is its oldest rows, in order, and the relay publishes them one after another. On
+    PostgreSQL the candidates are locked with ``FOR UPDATE SKIP LOCKED`` under
+    `CLAIM_LOCK`; SQLite has one writer at a time anyway.
     """
     older = _t.alias("older")
     held_back = exists().where(
-        older.c.key == _t.c.key, older.c.status == PENDING, older.c.id < _t.c.id
+        older.c.key == _t.c.key,
+        older.c.status == PENDING,
+        older.c.id < _t.c.id,
+        or_(older.c.next_attempt_at > at, older.c.claimed_until >= at),
     )
     candidates: Select[Any] = (
         select(_t.c.id)

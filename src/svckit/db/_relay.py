@@ -22,18 +22,20 @@ import time
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import text
+
 from svckit.core._redact import redact_text
 from svckit.core.health import HealthStatus
 from svckit.core.logging import get_logger
-from svckit.core.telemetry import counter, get_meter, histogram
 from svckit.db import _outbox_table as table
 from svckit.db._errors import describe
+from svckit.db._outbox_signals import Listener, OutboxMetrics
 from svckit.messaging.transport import Outgoing
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from opentelemetry.metrics import CallbackOptions, MeterProvider, Observation
+    from opentelemetry.metrics import MeterProvider
     from sqlalchemy import Row
 
     from svckit.core.retry import RetryPolicy
@@ -44,6 +46,8 @@ _log = get_logger("svckit.db.outbox")
 
 #: The longest wait between two passes while the broker is away.
 MAX_BACKOFF = 5.0
+#: The shortest wait between two tries to (re)open the LISTEN connection.
+RELISTEN_INTERVAL = 5.0
 #: Done rows deleted by one statement, and statements in one sweep.
 SWEEP_BATCH = 1000
 SWEEP_BATCHES = 20
@@ -64,6 +68,7 @@ class Relay:
         lease: float,
         poll_interval: float,
         retention: float,
+        concurrency: int,
         meter_provider: MeterProvider | None,
     ) -> None:
         """Relay ``database``'s outbox rows to ``transport`` as the relay called ``name``."""
@@ -75,31 +80,18 @@ class Relay:
         self._lease = lease
         self._poll = poll_interval
         self._retention = retention
+        self._concurrency = concurrency
         self._postgresql = database.backend == "postgresql"
         self.wake = asyncio.Event()
         self.pending = 0
+        #: Passes finished, for tests and tools that wait for the relay to be idle.
+        self.passes = 0
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self._next_sweep = 0.0
-        meter = get_meter(service, meter_provider=meter_provider)
-        self._published = counter(
-            meter, "svckit.outbox.published", unit="{message}", description="Relayed, confirmed"
-        )
-        self._failed = counter(
-            meter, "svckit.outbox.failed", unit="{message}", description="Moved aside as failed"
-        )
-        self._retried = counter(
-            meter, "svckit.outbox.retried", unit="{message}", description="Publish failed, later"
-        )
-        self._lag = histogram(
-            meter, "svckit.outbox.lag", description="From the outbox write to the confirm"
-        )
-        meter.create_observable_gauge(
-            "svckit.outbox.pending",
-            callbacks=[self._observe],
-            unit="{message}",
-            description="Rows waiting in the outbox (as of the last readiness check)",
-        )
+        self._listener: Listener | None = None
+        self._listen_at = 0.0
+        self.metrics = OutboxMetrics(service, meter_provider, pending=lambda: self.pending)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -133,27 +125,33 @@ class Relay:
                 await task
 
     async def _run(self) -> None:
-        listener = await self._listen()
-        backoff = 0.0
         try:
-            while not self._stopping:
-                self.wake.clear()
-                try:
-                    published, outage = await self.relay_once()
-                    await self._sweep()
-                except Exception as exc:  # noqa: BLE001 - the database is away: try again
-                    _log.warning("outbox relay pass failed", error=describe(exc))
-                    published, outage = 0, True
-                if outage:
-                    backoff = min(MAX_BACKOFF, max(self._poll, backoff * 2))
-                    await self._pause(backoff, wakeable=False)
-                    continue
-                backoff = 0.0
-                if published < self._batch:
-                    await self._pause(self._poll, wakeable=True)
+            # Passes overlap: one publishes while the next claims (the rows of a key in
+            # flight are claimed, so a second pass never takes that key's later rows).
+            await asyncio.gather(*(self._work() for _ in range(self._concurrency)))
         finally:
+            listener, self._listener = self._listener, None
             if listener is not None:
                 await listener.aclose()
+
+    async def _work(self) -> None:
+        backoff = 0.0
+        while not self._stopping:
+            self.wake.clear()
+            try:
+                await self._keep_listening()
+                published, outage = await self.relay_once()
+                await self._sweep()
+            except Exception as exc:  # noqa: BLE001 - the database is away: try again
+                _log.warning("outbox relay pass failed", error=describe(exc))
+                published, outage = 0, True
+            if outage:
+                backoff = min(MAX_BACKOFF, max(self._poll, backoff * 2))
+                await self._pause(backoff, wakeable=False)
+                continue
+            backoff = 0.0
+            if published < self._batch:
+                await self._pause(self._poll, wakeable=True)
 
     async def _pause(self, seconds: float, *, wakeable: bool) -> None:
         if self._stopping:
@@ -179,29 +177,51 @@ class Relay:
         Returns:
             How many rows were published, and whether the broker seemed away.
         """
+        try:
+            return await self._pass()
+        finally:
+            self.passes += 1
+
+    async def _pass(self) -> tuple[int, bool]:
         at = table.now()
         statement = table.claim(
             self.name, batch=self._batch, lease=self._lease, at=at, postgresql=self._postgresql
         )
         async with self._db.transaction() as session:
+            if self._postgresql:
+                await session.execute(
+                    text("SELECT pg_advisory_xact_lock(:lock)"), {"lock": table.CLAIM_LOCK}
+                )
             rows = (await session.execute(statement)).all()
         if not rows:
             return 0, False
-        results = await asyncio.gather(*(self._send(row) for row in rows), return_exceptions=True)
-        done = [row for row, result in zip(rows, results, strict=True) if result is None]
-        failures = [
-            (row, result)
-            for row, result in zip(rows, results, strict=True)
-            if isinstance(result, BaseException)
-        ]
+        chains: dict[object, list[Row[Any]]] = {}
+        for row in rows:
+            # Rows come oldest first; one key's rows go out one after another, in order.
+            chains.setdefault(row.id if row.key is None else ("key", row.key), []).append(row)
+        outcomes = await asyncio.gather(*(self._send_chain(chain) for chain in chains.values()))
+        done = [row for chain in outcomes for row in chain[0]]
+        failures = [failure for chain in outcomes for failure in chain[1]]
+        skipped = [row for chain in outcomes for row in chain[2]]
         outage = bool(failures) and await self._broker_away()
-        await self._settle(done, failures, outage=outage)
+        await self._settle(done, failures, skipped, outage=outage)
         confirmed_at = table.now()
         for row in done:
-            self._lag.record((confirmed_at - table.as_utc(row.created_at)).total_seconds())
+            self.metrics.lag.record((confirmed_at - table.as_utc(row.created_at)).total_seconds())
         if done:
-            self._published.add(len(done))
+            self.metrics.published.add(len(done))
         return len(done), outage
+
+    async def _send_chain(
+        self, chain: list[Row[Any]]
+    ) -> tuple[list[Row[Any]], list[tuple[Row[Any], BaseException]], list[Row[Any]]]:
+        # What was published, what failed, and what was not tried behind a failure.
+        for n, row in enumerate(chain):
+            try:
+                await self._send(row)
+            except Exception as exc:  # noqa: BLE001 - settled below, by the retry policy
+                return chain[:n], [(row, exc)], chain[n + 1 :]
+        return chain, [], []
 
     async def _send(self, row: Row[Any]) -> None:
         properties = row.properties
@@ -209,7 +229,7 @@ class Relay:
             body=row.body,
             routing_key=row.routing_key,
             message_id=row.message_id,
-            timestamp=datetime.fromisoformat(properties["timestamp"]),
+            timestamp=_timestamp(properties.get("timestamp")),
             type=properties.get("type"),
             correlation_id=properties.get("correlation_id"),
             headers=dict(properties.get("headers") or {}),
@@ -221,11 +241,14 @@ class Relay:
         self,
         done: Sequence[Row[Any]],
         failures: Sequence[tuple[Row[Any], BaseException]],
+        skipped: Sequence[Row[Any]],
         *,
         outage: bool,
     ) -> None:
         at = table.now()
         async with self._db.transaction() as session:
+            if skipped:
+                await session.execute(table.release(self.name, [row.id for row in skipped]))
             if done:
                 ids = [row.id for row in done]
                 await session.execute(
@@ -242,10 +265,10 @@ class Relay:
                     statement = table.retry_later(
                         self.name, row.id, attempts=attempts, at=later, error=error
                     )
-                    self._retried.add(1)
+                    self.metrics.retried.add(1)
                 else:
                     statement = table.move_aside(self.name, row.id, attempts=attempts, error=error)
-                    self._failed.add(1)
+                    self.metrics.failed.add(1)
                     _log.error(
                         "outbox row failed for good",
                         row=row.id,
@@ -275,54 +298,25 @@ class Relay:
 
     # ------------------------------------------------------------------ wake-ups
 
-    async def _listen(self) -> _Listener | None:
-        if not self._postgresql:
-            return None
+    async def _keep_listening(self) -> None:
+        # (Re)open the LISTEN connection when there is none or the database dropped it;
+        # at most every few seconds, and polling covers the time in between.
+        if not self._postgresql or (self._listener is not None and self._listener.alive):
+            return
+        if time.monotonic() < self._listen_at:
+            return
+        self._listen_at = time.monotonic() + RELISTEN_INTERVAL
+        old, self._listener = self._listener, None
+        if old is not None:
+            await old.aclose()
         try:
-            return await _Listener.open(self._db, self.wake)
+            self._listener = await Listener.open(self._db, self.wake)
         except Exception as exc:  # noqa: BLE001 - polling still works
             _log.warning("cannot LISTEN for outbox writes; polling", error=describe(exc))
-            return None
-
-    def _observe(self, _options: CallbackOptions) -> list[Observation]:
-        from opentelemetry.metrics import Observation  # noqa: PLC0415
-
-        return [Observation(self.pending)]
 
 
-#: The PostgreSQL channel the outbox writers notify.
-CHANNEL = "svckit_outbox"
-
-
-class _Listener:
-    """A pooled connection kept aside, listening for the writers' NOTIFY."""
-
-    def __init__(self, connection: Any, driver: Any, wake: asyncio.Event) -> None:
-        self._connection = connection
-        self._driver = driver
-        self._wake = wake
-
-    @classmethod
-    async def open(cls, database: Database, wake: asyncio.Event) -> _Listener:
-        connection = await database.engine.connect()
-        try:
-            raw = await connection.get_raw_connection()
-            driver: Any = raw.driver_connection
-            listener = cls(connection, driver, wake)
-            await driver.add_listener(CHANNEL, listener._notified)
-        except BaseException:
-            await connection.close()
-            raise
-        return listener
-
-    def _notified(self, *_args: object) -> None:
-        self._wake.set()
-
-    async def aclose(self) -> None:
-        with contextlib.suppress(Exception):
-            await self._driver.remove_listener(CHANNEL, self._notified)
-        with contextlib.suppress(Exception):
-            await self._connection.close()
+def _timestamp(value: object) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) else None
 
 
 def _error_text(exc: BaseException) -> str:
