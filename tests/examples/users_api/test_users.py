@@ -220,3 +220,19 @@ async def test_a_405_names_every_method_of_the_path(api: ApiHarness[UsersApi]) -
     response = await api.client.delete("/users")
     assert response.status_code == 405
     assert response.headers["allow"] == "GET, POST"
+
+
+async def test_an_event_written_in_a_request_carries_its_request_id_and_trace(
+    api: ApiHarness[UsersApi],
+) -> None:
+    traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    response = await api.client.post(
+        "/users",
+        json={"email": "ada@example.com", "password": PASSWORD},
+        headers={"X-Request-ID": "signup-1", "traceparent": traceparent},
+    )
+    assert response.status_code == 201
+    await eventually(lambda: len(api.published(UserCreated)) == 1)
+    [out] = [m for m in api.messages if m.routing_key == "user.created"]
+    assert out.headers["x-request-id"] == "signup-1"
+    assert out.headers["traceparent"].split("-")[1] == "4bf92f3577b34da6a3ce929d0e0e4736"
