@@ -8,7 +8,10 @@ read) against the same read from the database (a route that skips the cache), on
 
 The load comes from another process: ``--connections`` keep-alive HTTP/1.1 connections
 sending requests back to back for ``--seconds``. Rounds alternate the sides; one JSON
-line gives the medians (requests per second) and the median of per-round ratios.
+line gives the medians (requests per second) and the median of per-round ratios
+(``ratio``), and the server's CPU time per request, read from /proc, with its ratio
+(``cpu_ratio``: requests per CPU second, svckit over bare), which other load on a shared
+machine hardly moves.
 
     python bench/api.py [--rounds 5] [--seconds 2] [--connections 32]
 """
@@ -138,11 +141,22 @@ async def _load(port: int, path: str, headers: str, connections: int, seconds: f
         *(_connection(port, request, deadline, counts, errors) for _ in range(connections))
     )
     elapsed = time.perf_counter() - started
-    print(json.dumps({"rps": counts[0] / elapsed, "errors": errors[0]}))
+    print(json.dumps({"rps": counts[0] / elapsed, "requests": counts[0], "errors": errors[0]}))
 
 
-def measure(port: int, path: str, args: argparse.Namespace, headers: str = "") -> float:
-    """Requests per second from a load generator process of its own."""
+def cpu_seconds(pid: int) -> float:
+    """The CPU time (user and system) a process has used."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure(
+    port: int, path: str, args: argparse.Namespace, headers: str = "", pid: int | None = None
+) -> tuple[float, float]:
+    """Requests per second from a load generator process of its own, and the server's CPU
+    microseconds per request (when ``pid`` is given; other load on the machine slows the
+    first, hardly the second)."""
+    cpu_before = cpu_seconds(pid) if pid is not None else 0.0
     out = subprocess.run(  # noqa: S603 - this interpreter, this script
         [
             sys.executable,
@@ -162,7 +176,8 @@ def measure(port: int, path: str, args: argparse.Namespace, headers: str = "") -
     result = json.loads(out.stdout)
     if result["errors"]:
         raise SystemExit(f"{result['errors']} failed requests on {path}")
-    return float(result["rps"])
+    cpu = cpu_seconds(pid) - cpu_before if pid is not None else 0.0
+    return float(result["rps"]), cpu / max(result["requests"], 1) * 1e6
 
 
 # ---------------------------------------------------------------- the run
@@ -209,13 +224,16 @@ def _http(port: int, method: str, path: str, body: bytes, content_type: str) -> 
 
 
 def _rounds(
-    args: argparse.Namespace, sides: dict[str, tuple[int, str, str]]
-) -> dict[str, list[float]]:
-    results: dict[str, list[float]] = {name: [] for name in sides}
+    args: argparse.Namespace, sides: dict[str, tuple[int, str, str, int]]
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    rps: dict[str, list[float]] = {name: [] for name in sides}
+    cpu: dict[str, list[float]] = {name: [] for name in sides}
     for _ in range(args.rounds):
-        for name, (port, path, headers) in sides.items():
-            results[name].append(measure(port, path, args, headers))
-    return results
+        for name, (port, path, headers, pid) in sides.items():
+            rate, per_request = measure(port, path, args, headers, pid)
+            rps[name].append(rate)
+            cpu[name].append(per_request)
+    return rps, cpu
 
 
 def main() -> None:
@@ -230,7 +248,10 @@ def main() -> None:
     try:
         for port in ports.values():
             measure(port, "/item", argparse.Namespace(connections=4, seconds=0.5))  # warm up
-        api = _rounds(args, {side: (port, "/item", "") for side, port in ports.items()})
+        pids = {"svckit": servers[0].pid, "bare": servers[1].pid}
+        api, api_cpu = _rounds(
+            args, {side: (port, "/item", "", pids[side]) for side, port in ports.items()}
+        )
     finally:
         for server in servers:
             server.terminate()
@@ -247,14 +268,20 @@ def main() -> None:
         auth = f"Authorization: Bearer {token['access_token']}"
         path = f"/users/{user['id']}"
         measure(port, path, argparse.Namespace(connections=4, seconds=0.5), auth)
-        reads = _rounds(
-            args, {"cached": (port, path, auth), "database": (port, f"/uncached{path}", auth)}
+        reads, _ = _rounds(
+            args,
+            {
+                "cached": (port, path, auth, users.pid),
+                "database": (port, f"/uncached{path}", auth, users.pid),
+            },
         )
     finally:
         users.terminate()
         users.wait(30)
 
     ratios = [s / b for s, b in zip(api["svckit"], api["bare"], strict=True)]
+    # Requests one CPU second serves: svckit's over bare FastAPI's.
+    cpu_ratios = [b / s for s, b in zip(api_cpu["svckit"], api_cpu["bare"], strict=True)]
     read_ratios = [c / d for c, d in zip(reads["cached"], reads["database"], strict=True)]
     line = {
         "bench": "api",
@@ -262,6 +289,11 @@ def main() -> None:
         "baseline": round(statistics.median(api["bare"]), 1),
         "ratio": round(statistics.median(ratios), 3),
         "unit": "requests/s",
+        "cpu_us_per_request": {
+            "svckit": round(statistics.median(api_cpu["svckit"]), 1),
+            "baseline": round(statistics.median(api_cpu["bare"]), 1),
+        },
+        "cpu_ratio": round(statistics.median(cpu_ratios), 3),
         "connections": args.connections,
         "cached_read": round(statistics.median(reads["cached"]), 1),
         "database_read": round(statistics.median(reads["database"]), 1),

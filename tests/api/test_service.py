@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from typing import TYPE_CHECKING
@@ -83,6 +84,18 @@ async def test_a_message_published_while_handling_carries_the_request_id_and_tra
     assert out.headers["traceparent"].split("-")[1] == "4bf92f3577b34da6a3ce929d0e0e4736"
 
 
+async def _until_access_lines(
+    capsys: pytest.CaptureFixture[str], count: int, timeout: float = 5.0
+) -> list[dict[str, object]]:
+    """The log lines written until ``count`` access lines came (they follow the response)."""
+    records: list[dict[str, object]] = []
+    async with asyncio.timeout(timeout):
+        while sum(r.get("logger") == "svckit.access" for r in records) < count:
+            records += _records(capsys.readouterr().err)
+            await asyncio.sleep(0.001)
+    return records
+
+
 def _records(err: str) -> list[dict[str, object]]:
     out = []
     for line in err.splitlines():
@@ -101,7 +114,7 @@ async def test_every_log_line_of_a_request_and_one_access_line(
         await api.client.get("/hello", headers={"X-Request-ID": "req-7"})
         await api.client.get("/me", headers={"X-Request-ID": "req-8", "X-Test-User": "u-1"})
         await api.client.get("/nowhere/12345", headers={"X-Request-ID": "req-9"})
-        records = _records(capsys.readouterr().err)
+        records = await _until_access_lines(capsys, 3)
     said = [r for r in records if r["event"] == "saying hello"]
     assert said
     assert said[0]["request_id"] == "req-7"
@@ -137,7 +150,7 @@ async def test_the_access_line_names_the_route_template_not_the_path(
     async with ApiHarness(Things, log_format="json") as api:
         capsys.readouterr()
         await api.client.get("/things/99")
-        records = _records(capsys.readouterr().err)
+        records = await _until_access_lines(capsys, 1)
     [access] = [r for r in records if r["logger"] == "svckit.access"]
     assert access["route"] == "/things/{thing_id}"
 

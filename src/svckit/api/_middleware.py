@@ -22,9 +22,11 @@ a stream per request.
 
 from __future__ import annotations
 
+import asyncio
+import os
 import re
 import time
-import uuid
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry.context import attach, detach
@@ -82,6 +84,18 @@ class RequestMiddleware:
         self._hosts = frozenset(h for h in hosts if not h.startswith("*."))
         self._suffixes = tuple(h[1:] for h in hosts if h.startswith("*."))
         self._instrumented = instrumented
+        self._tracing_on = False
+        self._tracing_checked = 0.0
+
+    def _tracing(self) -> bool:
+        """Whether spans are recorded; a provider set later is seen within a second."""
+        if self._tracing_on:
+            return True
+        now = time.monotonic()
+        if now >= self._tracing_checked:
+            self._tracing_on = tracing_enabled()
+            self._tracing_checked = now + 1.0
+        return self._tracing_on
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # noqa: C901, PLR0912, PLR0915 - one flat pass per request
         """Handle one request (see the module docs); other scopes pass through."""
@@ -100,7 +114,7 @@ class RequestMiddleware:
             elif key in (b"traceparent", b"tracestate", b"baggage", b"b3"):
                 carrier[key.decode("latin-1")] = value.decode("latin-1")
         if request_id is None:
-            request_id = uuid.uuid4().hex
+            request_id = os.urandom(16).hex()  # a UUID4's randomness, without the object
         encoded_id = request_id.encode("ascii")
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
@@ -126,7 +140,7 @@ class RequestMiddleware:
 
         parent = extract_context(carrier) if carrier else None
         span = None
-        if not self._instrumented() and tracing_enabled():
+        if not self._instrumented() and self._tracing():
             span = self._tracer.start_span(
                 f"{scope['method']}",
                 context=parent,
@@ -165,10 +179,10 @@ class RequestMiddleware:
             user_id = state.get("user_id")
             if user_id is not None:
                 fields["user_id"] = user_id
-            if scope["path"] in _HEALTH_PATHS:
-                _access.debug("request", **fields)
-            else:
-                _access.info("request", **fields)
+            # From the loop's next turn, in a copy of this context (request id, span): the
+            # loggers look for their caller up the stack, which is deep here and short there.
+            emit = _access.debug if scope["path"] in _HEALTH_PATHS else _access.info
+            _loop().call_soon(partial(emit, "request", **fields))
             unbind(log_token)
             if span is not None:
                 span.update_name(f"{scope['method']} {route}")
@@ -188,6 +202,9 @@ class RequestMiddleware:
         # An IPv6 literal keeps its brackets; a port is dropped.
         name = name.partition("]")[0] + "]" if name.startswith("[") else name.partition(":")[0]
         return name in self._hosts or any(name.endswith(s) for s in self._suffixes)
+
+
+_loop = asyncio.get_running_loop
 
 
 def _route_of(scope: Scope) -> str:
