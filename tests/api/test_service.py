@@ -319,3 +319,23 @@ def test_importing_svckit_api_needs_the_extra_hint() -> None:
 
 def test_logging_module_is_untouched() -> None:
     assert logging.getLogger("uvicorn.access").level in (logging.NOTSET, logging.WARNING)
+
+
+async def test_with_opentelemetrys_fastapi_instrumentation_one_server_span_per_request(
+    spans: InMemorySpanExporter,
+) -> None:
+    instrumentation = pytest.importorskip("opentelemetry.instrumentation.fastapi")
+    harness = ApiHarness(Pinger)
+    instrumentation.FastAPIInstrumentor.instrument_app(harness.service.app)
+    try:
+        async with harness as api:
+            response = await api.client.post("/ping", headers={"traceparent": TRACEPARENT})
+            [out] = [m for m in api.messages if m.routing_key == "apitest.pinged"]
+    finally:
+        instrumentation.FastAPIInstrumentor.uninstrument_app(harness.service.app)
+    assert response.status_code == 202
+    server = [s for s in spans.get_finished_spans() if s.kind is trace.SpanKind.SERVER]
+    assert len(server) == 1
+    assert format(server[0].context.trace_id, "032x") == "4bf92f3577b34da6a3ce929d0e0e4736"
+    # The message published in the request still carries the trace.
+    assert out.headers["traceparent"].split("-")[1] == "4bf92f3577b34da6a3ce929d0e0e4736"

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from starlette.middleware.errors import ServerErrorMiddleware
 from starlette.responses import JSONResponse
 
 from svckit.api._middleware import REQUEST_ID_HEADER, RequestMiddleware
@@ -33,18 +34,27 @@ _NATIVE_TELEMETRY = "telemetry" in _FASTAPI_OPTIONS
 
 
 class _App(FastAPI):
-    """FastAPI, with svckit's request middleware outside all the others.
+    """FastAPI, with svckit's request middleware outside all the others but one.
 
-    Outermost, it sees what Starlette's own layers answer (a 500 from the server-error
-    layer, a 413 from the body limit) and turns it into a problem, and its request id
-    and log context cover every line the others log.
+    There it sees what Starlette's own layers answer (a 413 from the body limit) and
+    turns it into a problem, and its request id and log context cover every line the
+    others log.
     """
 
     svckit_request_options: dict[str, Any]
 
     def build_middleware_stack(self) -> Any:
-        """Starlette's stack, wrapped in `RequestMiddleware`."""
-        return RequestMiddleware(super().build_middleware_stack(), **self.svckit_request_options)
+        """Starlette's stack, with `RequestMiddleware` just inside its server-error layer.
+
+        The outermost layer stays Starlette's ``ServerErrorMiddleware``, as OpenTelemetry's
+        FastAPI instrumentation expects when it wraps the stack; the request middleware
+        answers every exception itself, so that layer never has one to answer.
+        """
+        stack = super().build_middleware_stack()
+        if isinstance(stack, ServerErrorMiddleware):
+            stack.app = RequestMiddleware(stack.app, **self.svckit_request_options)
+            return stack
+        return RequestMiddleware(stack, **self.svckit_request_options)
 
 
 class ApiService(ChassisService):
