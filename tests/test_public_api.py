@@ -17,6 +17,7 @@ SVCKIT = [
     "CheckResult",
     "ConfigurationError",
     "ContentTooLargeError",
+    "DatabaseError",
     "DecodeError",
     "DrainReport",
     "Environment",
@@ -26,6 +27,7 @@ SVCKIT = [
     "HealthStatus",
     "InFlight",
     "Intake",
+    "IntegrityError",
     "InvalidKeyError",
     "LifecycleError",
     "MessagingError",
@@ -38,6 +40,7 @@ SVCKIT = [
     "ServiceState",
     "StorageError",
     "SvckitError",
+    "TransientDatabaseError",
     "UnroutableError",
     "bind_context",
     "configure_logging",
@@ -59,6 +62,14 @@ PINNED = {
         "RedisBackend",
         "cached",
     ],
+    "svckit.db": [
+        "SVCKIT_METADATA",
+        "Database",
+        "DatabaseError",
+        "IntegrityError",
+        "TransientDatabaseError",
+    ],
+    "svckit.db.migrations": ["run_migrations"],
     "svckit.http": [
         "HttpClient",
         "HttpError",
@@ -115,6 +126,8 @@ PINNED = {
 # level (add the api and bot kinds here when they are written).
 SUBPACKAGES = [
     "svckit.cache",
+    "svckit.db",
+    "svckit.db.migrations",
     "svckit.http",
     "svckit.messaging",
     "svckit.storage",

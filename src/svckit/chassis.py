@@ -9,13 +9,16 @@ into intakes:
 - functions in the `ConsumerRouter` objects listed in ``routers``.
 
 A handler's keyword-only parameters are filled from the service by name (``bus``,
-``cache``, ``storage``, ``settings``, ``service`` or any other attribute).
+``cache``, ``storage``, ``settings``, ``service`` or any other attribute). A service with
+``uses_database = True`` also holds ``db`` (a `svckit.db.Database`, opened between the
+content store and the bus), and a handler's ``session`` is then a session in a transaction
+around the call.
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from svckit.cache import Cache
@@ -28,9 +31,16 @@ from svckit.messaging.router import ConsumerRouter, inject
 from svckit.storage import ContentStore
 
 if TYPE_CHECKING:
+    from contextlib import AbstractAsyncContextManager
+
+    # Only the ``settings`` annotation of a service is evaluated; these stay names.
+    from sqlalchemy import MetaData  # noqa: TC004
+
     from svckit.core.resource import Resource
     from svckit.core.settings import ServiceSettings
     from svckit.core.work import Intake
+    from svckit.db import Database  # noqa: TC004
+    from svckit.db._inbox import DatabaseInbox
     from svckit.messaging import Message
 
 __all__ = ["ChassisService"]
@@ -45,9 +55,20 @@ class ChassisService(Service):
             on that URL and not namespaced: its keys carry their own prefix.
         bus: The message bus (``settings.bus_url``).
         routers: Consumer routers whose consumers this service runs.
+        uses_database: Whether the service holds a database, as ``db`` (off by default, so a
+            service without tables opens no SQLite file and needs no ``db`` extra).
+        metadata: The service's tables: created on start with
+            ``database_create_schema``, compared by ``svckit db revision --autogenerate``.
+        migrations: The alembic scripts folder (``migrations`` next to the service's
+            module by default), as ``svckit db upgrade`` runs them.
+        db: The database (``settings.database_url``), when ``uses_database`` is on.
     """
 
     routers: ClassVar[Sequence[ConsumerRouter]] = ()
+    uses_database: ClassVar[bool] = False
+    metadata: ClassVar[MetaData | None] = None
+    migrations: ClassVar[str | None] = None
+    db: Database
 
     def __init__(
         self,
@@ -56,8 +77,9 @@ class ChassisService(Service):
         bus: Bus | None = None,
         cache: Cache | None = None,
         storage: ContentStore | None = None,
+        db: Database | None = None,
     ) -> None:
-        """Create the cache, the content store and the bus from the settings; add consumers.
+        """Create the cache, the content store, the bus (and the database); add consumers.
 
         Args:
             settings: The service's settings (read from the environment by default).
@@ -65,6 +87,8 @@ class ChassisService(Service):
             cache: A cache to use instead of one made from ``settings.cache_url``.
             storage: A content store to use instead of one made from
                 ``settings.storage_url``.
+            db: A database to use instead of one made from ``settings.database_url``
+                (turns the database on).
         """
         super().__init__(settings)
         # Where each resource made from the settings connects, for error messages.
@@ -95,16 +119,44 @@ class ChassisService(Service):
             )
             self._addresses[id(bus)] = url
         self.bus = bus
+        self._database_inbox = (
+            self._open_database(db) if db is not None or self.uses_database else None
+        )
         for name, function in _consumer_methods(type(self)):
             spec = spec_of(function)
             self.bus.add_consumer(inject(getattr(self, name), self), spec)
         for router in self.routers:
             for handler, spec in router.specs():
                 self.bus.add_consumer(inject(handler, self), spec)
+        if self._database_inbox is not None:
+            self._database_inbox.retain_for(self.bus.consumers)
+
+    def _open_database(self, db: Database | None) -> DatabaseInbox:
+        from svckit.db._inbox import DatabaseInbox  # noqa: PLC0415 - needs the db extra
+        from svckit.db.database import Database  # noqa: PLC0415
+
+        self.db = (
+            db
+            if db is not None
+            else Database.from_settings(self.settings, metadata=self.metadata or ())
+        )
+        inbox = self.bus.database_inbox = DatabaseInbox(self.db)
+        return inbox
+
+    def per_call_dependencies(self) -> dict[str, Callable[[], AbstractAsyncContextManager[Any]]]:
+        """What a handler's keyword-only parameters get fresh for each call, by name.
+
+        With a database: ``session``, a session in a transaction around the call (see
+        `Database.transaction`).
+        """
+        if "db" in vars(self):
+            return {"session": self.db.transaction}
+        return {}
 
     def resources(self) -> Sequence[Resource]:
-        """The cache, the content store, then the bus (closed in reverse: the bus first)."""
-        return [*super().resources(), self.cache, self.storage, self.bus]
+        """The cache, the content store, the database, then the bus (closed in reverse)."""
+        db = [self.db] if "db" in vars(self) else []
+        return [*super().resources(), self.cache, self.storage, *db, self.bus]
 
     def describe_resource(self, resource: Resource) -> str:
         """The resource's name, with where it connects when that came from the settings."""
@@ -113,8 +165,10 @@ class ChassisService(Service):
         return described if address is None else f"{described} ({describe_url(address)})"
 
     def intakes(self) -> Sequence[Intake]:
-        """The consumers."""
-        return [*super().intakes(), *self.bus.consumers]
+        """The consumers (and the database inbox's sweeper, when a consumer uses it)."""
+        inbox = self._database_inbox
+        sweeper = [inbox] if inbox is not None and inbox.retained else []
+        return [*super().intakes(), *self.bus.consumers, *sweeper]
 
     async def publish(self, message: Message, **options: Any) -> str:
         """Publish ``message`` on the bus; see `Bus.publish`."""

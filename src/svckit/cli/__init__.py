@@ -9,6 +9,8 @@
     svckit dlq show QUEUE MESSAGE_ID     one dead letter, with its error and body
     svckit dlq replay QUEUE --all        send dead letters back to their queue
     svckit dlq purge QUEUE --yes         delete them
+    svckit db upgrade module:Class [REV] run a service's migrations (also downgrade,
+                                         current, revision, init)
 
 Exit codes: 0 success, 1 the operation failed, 2 bad usage, 78 invalid settings.
 """
@@ -19,7 +21,7 @@ import argparse
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING
 
-from svckit.cli import _demo, _dlq, _run
+from svckit.cli import _db, _demo, _dlq, _run
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -35,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     _run.add_parser(commands)
     _demo.add_parser(commands)
     _dlq.add_parser(commands)
+    _db.add_parser(commands)
     return parser
 
 

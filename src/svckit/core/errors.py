@@ -16,10 +16,13 @@ catches them all and nothing else::
     ├── StorageError              the content store failed (in `svckit.storage`)
     │   ├── ContentTooLargeError  content over the store's size limit, refused unwritten
     │   └── InvalidKeyError       a content key that is not safe (also a ValueError)
+    ├── DatabaseError             the database failed or refused a statement (in `svckit.db`)
+    │   ├── IntegrityError        a constraint was violated: a duplicate key, a missing row
+    │   └── TransientDatabaseError  worth another try: connection lost, pool or lock timeout
     └── HttpError                 a service-to-service call failed (in `svckit.http`)
 
-Errors of the libraries svckit adapts (aio-pika, redis-py) are translated at the boundary,
-with the original kept as ``__cause__``.
+Errors of the libraries svckit adapts (aio-pika, redis-py, SQLAlchemy) are translated at
+the boundary, with the original kept as ``__cause__``.
 """
 
 from __future__ import annotations
@@ -28,8 +31,10 @@ __all__ = [
     "CacheError",
     "ConfigurationError",
     "ContentTooLargeError",
+    "DatabaseError",
     "DecodeError",
     "HandlerCancelledError",
+    "IntegrityError",
     "InvalidKeyError",
     "LifecycleError",
     "MessagingError",
@@ -37,6 +42,7 @@ __all__ = [
     "PublishError",
     "StorageError",
     "SvckitError",
+    "TransientDatabaseError",
     "UnroutableError",
 ]
 
@@ -123,3 +129,23 @@ class ContentTooLargeError(StorageError):
 
 class InvalidKeyError(StorageError, ValueError):
     """A content key is empty, too long, or has characters or segments that are not safe."""
+
+
+class DatabaseError(SvckitError):
+    """The database failed or refused a statement.
+
+    The message names the kind of failure and, where the database says, the constraint,
+    table or column; never the statement's parameters or the URL's password.
+    """
+
+
+class IntegrityError(DatabaseError):
+    """A constraint was violated: a duplicate key, a missing referenced row, a NULL."""
+
+
+class TransientDatabaseError(DatabaseError):
+    """A failure that another try may not meet.
+
+    The connection was lost or refused, no pooled connection was free in time, a lock
+    wait timed out, a deadlock or a serialization failure.
+    """

@@ -29,6 +29,8 @@ __all__ = ["DEFAULT_SERVICE_NAME", "EMBEDDED_SCHEMES", "Environment", "ServiceSe
 #: URL schemes of the backends svckit embeds in the process. They keep no data across
 #: restarts and are not shared between processes, so production refuses them.
 EMBEDDED_SCHEMES = frozenset({"memory", "sqlite", "sqlite+aiosqlite"})
+#: The database URL schemes `svckit.db` connects with.
+DATABASE_SCHEMES = frozenset({"postgresql", "postgresql+asyncpg", "sqlite", "sqlite+aiosqlite"})
 
 #: The service name a service gets when it sets none; production refuses it, since two
 #: services left at it would share queues and a cache namespace.
@@ -78,6 +80,15 @@ class ServiceSettings(BaseSettings):
         storage_max_size: The largest content the store takes, in bytes.
         storage_ttl: Seconds content lives when its put gives no TTL; ``None`` keeps it
             until it is deleted.
+        database_url: ``postgresql+asyncpg://user:pass@host/db``, or ``None`` for the
+            embedded SQLite file ``./.svckit/<service_name>.sqlite3`` (read only by a
+            service that uses a database: see `svckit.db`).
+        database_pool_size: Connections kept open to the database.
+        database_max_overflow: Connections opened beyond the pool under load.
+        database_pool_timeout: Seconds to wait for a free connection.
+        database_echo: Log every SQL statement (without its parameters).
+        database_create_schema: Create missing tables on start (development and test
+            only; production refuses it: run ``svckit db upgrade`` instead).
     """
 
     model_config = SettingsConfigDict(
@@ -104,6 +115,12 @@ class ServiceSettings(BaseSettings):
     storage_url: SecretStr = SecretStr("memory://")
     storage_max_size: int = Field(default=20 * 1024 * 1024, ge=1)
     storage_ttl: float | None = Field(default=None, gt=0)
+    database_url: SecretStr | None = None
+    database_pool_size: int = Field(default=5, ge=1)
+    database_max_overflow: int = Field(default=10, ge=0)
+    database_pool_timeout: float = Field(default=30.0, gt=0)
+    database_echo: bool = False
+    database_create_schema: bool = False
 
     @property
     def is_production(self) -> bool:
@@ -135,6 +152,18 @@ class ServiceSettings(BaseSettings):
         return value
 
     @model_validator(mode="after")
+    def _check_database_url(self) -> ServiceSettings:
+        url = self.database_url.get_secret_value() if self.database_url is not None else None
+        if url is not None and _scheme(url) not in DATABASE_SCHEMES:
+            # Not the URL itself: it may hold a password.
+            raise ConfigurationError(
+                f"{self.env_name('database_url')} has the unsupported scheme "
+                f"{_scheme(url)!r}; use postgresql+asyncpg://user:password@host/database "
+                "or sqlite+aiosqlite:///path/to/file.sqlite3",
+            )
+        return self
+
+    @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> ServiceSettings:
         if not self.is_production:
             return self
@@ -143,6 +172,11 @@ class ServiceSettings(BaseSettings):
             *self._embedded_backends(),
             *self._default_secrets(),
         ]
+        if self.database_create_schema:
+            problems.append(
+                f"{self.env_name('database_create_schema')} is on; production never creates "
+                "the schema implicitly: turn it off and run `svckit db upgrade`",
+            )
         if problems:
             # ConfigurationError is not a ValueError, so pydantic lets it through unwrapped.
             raise ConfigurationError(

@@ -5,7 +5,9 @@ For each delivery, in order:
 1. decode the body into what the handler takes; a body that cannot be decoded or
    validated is poison and goes to dead letters at once;
 2. with ``idempotent=True``, ask the inbox: a message id already done is acknowledged
-   and skipped, one held by another consumer waits in a delay queue;
+   and skipped, one held by another consumer waits in a delay queue; with
+   ``inbox="database"``, the handler runs in a transaction that marks the id done, so
+   its database work and the mark commit together (a duplicate is skipped);
 3. run the handler;
 4. success: acknowledge. Failure: if the retry policy allows another try, publish a copy
    with the next attempt number to a delay queue and acknowledge the original once the
@@ -21,6 +23,7 @@ any point means a redelivery, never a loss.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import secrets
 import time
@@ -65,7 +68,7 @@ from svckit.messaging.transport import Headers, QueueSpec
 
 if TYPE_CHECKING:
     from svckit.messaging._metrics import BusTelemetry
-    from svckit.messaging.idempotency import IdempotencyStore
+    from svckit.messaging.idempotency import IdempotencyStore, TransactionalInbox
     from svckit.messaging.transport import Delivery, Subscription, Transport
 
 _log = get_logger("svckit.consumer")
@@ -114,6 +117,7 @@ class Consumer:
         transport: Transport,
         inbox: IdempotencyStore | None,
         telemetry: BusTelemetry,
+        database_inbox: TransactionalInbox | None = None,
     ) -> None:
         """Wire ``handler`` to its queue ``<service>.<name>`` on ``exchange``."""
         spec = handler.spec
@@ -128,6 +132,8 @@ class Consumer:
         )
         self._transport = transport
         self._inbox = inbox
+        # Only a consumer that keeps its inbox there runs its handlers in its transactions.
+        self._database_inbox = database_inbox if spec.inbox == "database" else None
         self._telemetry = telemetry
         self._subscription: Subscription | None = None
         self._stopping = False
@@ -151,6 +157,11 @@ class Consumer:
         self._metric_attributes = {"queue": self.name}
         if spec.idempotent and inbox is None:
             raise LifecycleError(f"consumer {self.name} is idempotent but the bus has no inbox")
+        if spec.inbox == "database" and database_inbox is None:
+            raise LifecycleError(
+                f"consumer {self.name} keeps its inbox in the database, but the service has "
+                "none: set `uses_database = True` on it",
+            )
 
     @property
     def started(self) -> bool:
@@ -243,7 +254,7 @@ class Consumer:
         finally:
             self._work.end(task)
 
-    async def _process(self, delivery: Delivery, attempt: int) -> None:
+    async def _process(self, delivery: Delivery, attempt: int) -> None:  # noqa: C901 - one step per stage of a delivery
         handler = self.handler
         try:
             body = read_body(delivery, json=reads_json(handler))
@@ -256,6 +267,9 @@ class Consumer:
             )
             _log.warning("poison message, dead-lettering", error=str(poison))
             await self._dead_letter(delivery, poison, attempt)
+            return
+        if self._database_inbox is not None and delivery.message_id:
+            await self._process_in_transaction(message, delivery, attempt, delivery.message_id)
             return
         key = await self._claim(delivery, attempt)
         if key is _SETTLED:
@@ -287,6 +301,32 @@ class Consumer:
         self._telemetry.duration.record(time.perf_counter() - started, self._metric_attributes)
         if key is not None:
             await self._complete(key)
+        await delivery.ack()
+        self._telemetry.processed.add(1, self._metric_attributes)
+
+    async def _process_in_transaction(
+        self, message: Any, delivery: Delivery, attempt: int, message_id: str
+    ) -> None:
+        """Run the handler inside the database inbox's transaction, which marks it done."""
+        assert self._database_inbox is not None  # noqa: S101 - checked by the caller
+        started = time.perf_counter()
+        try:
+            async with (
+                self._limit or contextlib.nullcontext(),
+                self._database_inbox.processing(self.name, message_id) as new,
+            ):
+                if new:
+                    await self._call(message, delivery, attempt)
+        except Exception as exc:  # noqa: BLE001 - rolled back: retried or dead-lettered
+            self._telemetry.duration.record(time.perf_counter() - started, self._metric_attributes)
+            await self._on_failure(delivery, exc, attempt)
+            return
+        if not new:
+            # Its effects and its mark committed before: a redelivery, or a duplicate.
+            self._telemetry.skipped.add(1, self._metric_attributes)
+            await delivery.ack()
+            return
+        self._telemetry.duration.record(time.perf_counter() - started, self._metric_attributes)
         await delivery.ack()
         self._telemetry.processed.add(1, self._metric_attributes)
 

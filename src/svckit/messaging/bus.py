@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from opentelemetry.metrics import MeterProvider
     from opentelemetry.trace import TracerProvider
 
-    from svckit.messaging.idempotency import IdempotencyStore
+    from svckit.messaging.idempotency import IdempotencyStore, TransactionalInbox
     from svckit.messaging.message import Message
     from svckit.messaging.transport import Transport
 
@@ -84,6 +84,8 @@ class Bus:
         name: ``"bus"``, its name among the service's resources.
         transport: The broker behind it.
         consumers: The consumers added so far.
+        database_inbox: Where consumers with ``inbox="database"`` mark messages done, in
+            their handler's transaction (a service with a database sets it).
     """
 
     name = "bus"
@@ -117,6 +119,7 @@ class Bus:
             transport if transport is not None else transport_for_url(url, service=service)
         )
         self.inbox: IdempotencyStore = inbox if inbox is not None else MemoryInbox()
+        self.database_inbox: TransactionalInbox | None = None
         self.consumers: list[Consumer] = []
         self._telemetry = BusTelemetry(
             service, tracer_provider=tracer_provider, meter_provider=meter_provider
@@ -183,6 +186,7 @@ class Bus:
             exchange=self.exchange,
             transport=self.transport,
             inbox=self.inbox,
+            database_inbox=self.database_inbox,
             telemetry=self._telemetry,
         )
         if any(existing.name == consumer.name for existing in self.consumers):

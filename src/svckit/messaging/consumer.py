@@ -19,7 +19,7 @@ import inspect
 import json
 import typing
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 from pydantic_core.core_schema import ErrorType
@@ -87,6 +87,9 @@ class ConsumerSpec:
         name: The consumer's name; the queue is ``<service>.<name>``.
         retry: How failed messages are retried before they are dead-lettered.
         idempotent: Skip message ids already processed, using the bus's inbox.
+        inbox: Where an idempotent consumer marks ids processed: ``"cache"`` (the bus's
+            inbox) or ``"database"``, in the transaction of the handler's ``session``, so
+            its database work and the mark commit together.
         prefetch: How many unacknowledged messages the broker may hand over at once.
         concurrency: How many handlers run at once (at most ``prefetch``).
         queue_type: Quorum (default) or classic.
@@ -108,6 +111,7 @@ class ConsumerSpec:
     delivery_limit: int = 20
     idempotency_ttl: float = 7 * 24 * 3600
     idempotency_lease: float = 30.0
+    inbox: Literal["cache", "database"] = "cache"
 
     def __post_init__(self) -> None:
         """Check the numbers and patterns."""
@@ -121,6 +125,10 @@ class ConsumerSpec:
             raise ValueError("delivery_limit must be at least 1")
         if not self.idempotency_lease > 0:
             raise ValueError("idempotency_lease must be positive")
+        if self.inbox not in {"cache", "database"}:
+            raise ValueError("inbox must be 'cache' or 'database'")
+        if self.inbox == "database" and not self.idempotent:
+            raise ValueError("inbox='database' records processed ids: add idempotent=True")
 
 
 def consumer(
@@ -134,6 +142,7 @@ def consumer(
     delivery_limit: int = 20,
     idempotency_ttl: float = 7 * 24 * 3600,
     idempotency_lease: float = 30.0,
+    inbox: Literal["cache", "database"] = "cache",
 ) -> Callable[[F], F]:
     """Mark an async function or method as a message consumer.
 
@@ -153,6 +162,9 @@ def consumer(
         idempotency_lease: Seconds a claim on a message id lasts unless renewed (it is
             renewed while the handler runs); a message whose consumer died waits this
             long before another consumer takes it.
+        inbox: ``"database"`` marks ids processed in the handler's own transaction (the
+            handler takes ``session``): its database effects happen exactly once under
+            redelivery. ``"cache"`` (the default) uses the bus's inbox.
     """
     spec = ConsumerSpec(
         patterns=patterns,
@@ -165,6 +177,7 @@ def consumer(
         delivery_limit=delivery_limit,
         idempotency_ttl=idempotency_ttl,
         idempotency_lease=idempotency_lease,
+        inbox=inbox,
     )
 
     def mark(func: F) -> F:

@@ -20,9 +20,12 @@ it) cannot extend or drop the new holder's.
 from __future__ import annotations
 
 import time
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
-__all__ = ["IdempotencyStore", "InboxState", "KeyValueInbox", "MemoryInbox"]
+if TYPE_CHECKING:
+    from contextlib import AbstractAsyncContextManager
+
+__all__ = ["IdempotencyStore", "InboxState", "KeyValueInbox", "MemoryInbox", "TransactionalInbox"]
 
 InboxState = Literal["new", "done", "busy"]
 
@@ -175,3 +178,21 @@ class MemoryInbox:
         """Drop ``holder``'s claim on ``key``."""
         if self._state(key) == _BUSY + holder:
             del self._entries[key]
+
+
+class TransactionalInbox(Protocol):
+    """An inbox whose "processed" mark commits with the handler's own database work.
+
+    A consumer with ``inbox="database"`` runs its handler inside `processing`: the mark
+    and whatever the handler wrote through its ``session`` commit together when the block
+    ends, or roll back together when it raises. `svckit.db` provides it.
+    """
+
+    def processing(self, consumer: str, message_id: str) -> AbstractAsyncContextManager[bool]:
+        """Open the transaction and mark ``message_id`` processed by ``consumer`` in it.
+
+        Yields:
+            True for a new message: run the handler in the block. False when the message
+            was processed already (the block then commits nothing).
+        """
+        ...

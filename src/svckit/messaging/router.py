@@ -18,15 +18,18 @@ router reach what the service holds without importing it.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
+from collections.abc import Awaitable
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 from svckit.messaging.consumer import ConsumerSpec, consumer, spec_of
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
+    from collections.abc import Callable
+    from contextlib import AbstractAsyncContextManager
 
 __all__ = ["ConsumerRouter", "inject"]
 
@@ -91,6 +94,10 @@ def inject(
 ) -> Callable[..., Awaitable[None]]:
     """Fill ``handler``'s keyword-only parameters from ``provider``'s attributes.
 
+    A name the provider lists in ``per_call_dependencies()`` (``session``, for a service
+    with a database) is made fresh for each call instead: an async context manager
+    entered around the call, whose value is passed in.
+
     Raises:
         TypeError: a keyword-only parameter names nothing ``provider`` has.
     """
@@ -101,10 +108,15 @@ def inject(
     ]
     if not wanted:
         return handler
+    per_call_of = getattr(provider, "per_call_dependencies", None)
+    per_call = per_call_of() if callable(per_call_of) else {}
     values = {}
+    fresh = {}
     for param in wanted:
         if param.name == "service":
             values[param.name] = provider
+        elif param.name in per_call:
+            fresh[param.name] = per_call[param.name]
         elif hasattr(provider, param.name):
             values[param.name] = getattr(provider, param.name)
         elif param.default is inspect.Parameter.empty:
@@ -112,4 +124,29 @@ def inject(
                 f"consumer {getattr(handler, '__qualname__', handler)} asks for "
                 f"{param.name!r}, which {type(provider).__name__} does not have",
             )
+    if fresh:
+        return _PerCall(handler, fresh, **values)
     return functools.partial(handler, **values)
+
+
+class _PerCall(functools.partial[Awaitable[None]]):
+    """A partial that also enters a fresh dependency around each call (a session)."""
+
+    fresh: dict[str, Callable[[], AbstractAsyncContextManager[Any]]]
+
+    def __new__(
+        cls,
+        func: Callable[..., Awaitable[None]],
+        fresh: dict[str, Callable[[], AbstractAsyncContextManager[Any]]],
+        /,
+        **keywords: Any,
+    ) -> Self:
+        self = super().__new__(cls, func, **keywords)
+        self.fresh = fresh
+        return self
+
+    async def __call__(self, /, *args: Any, **keywords: Any) -> None:
+        async with contextlib.AsyncExitStack() as stack:
+            for name, make in self.fresh.items():
+                keywords[name] = await stack.enter_async_context(make())
+            await super().__call__(*args, **keywords)

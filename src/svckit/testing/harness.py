@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import uuid
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Generic, Protocol, Self, TypeVar
@@ -50,7 +52,10 @@ class ServiceHarness(Generic[S]):
     The service's settings come from its settings class and the environment variables, as
     in production (but never from a ``.env`` file), with these overrides: a fresh
     ``memory://`` bus, cache and content store, the ``test`` environment and no health
-    port. Give more overrides as keyword arguments, or a ready service instance.
+    port; a service
+    with a database gets a SQLite file of its own in a temporary folder, its tables
+    created on start (removed at the end). Give more overrides as keyword arguments
+    (``database_url`` for another database), or a ready service instance.
 
     Attributes:
         service: The running service.
@@ -65,6 +70,7 @@ class ServiceHarness(Generic[S]):
             **overrides: Settings fields to set, for example ``shutdown_timeout=1``.
         """
         self._own_broker: str | None = None
+        self._own_folder: str | None = None
         if isinstance(service, type):
             name = uuid.uuid4().hex
             self._own_broker = f"memory://harness-{name}"
@@ -77,6 +83,10 @@ class ServiceHarness(Generic[S]):
                 "health_port": None,
                 **overrides,
             }
+            if getattr(service, "uses_database", False) and "database_url" not in overrides:
+                self._own_folder = tempfile.mkdtemp(prefix="svckit-harness-")
+                values["database_url"] = f"sqlite+aiosqlite:///{self._own_folder}/db.sqlite3"
+                values.setdefault("database_create_schema", True)
             # The test decides the settings: a developer's .env file must not change them.
             self.service: S = service(settings_class(_env_file=None, **values))
         else:
@@ -109,6 +119,8 @@ class ServiceHarness(Generic[S]):
             if self._own_broker is not None:
                 forget_broker(self._own_broker)
                 forget_memory_storage(self._own_broker)
+            if self._own_folder is not None:
+                shutil.rmtree(self._own_folder, ignore_errors=True)
 
     @property
     def cache(self) -> Cache:
