@@ -269,7 +269,9 @@ class Consumer:
             await self._dead_letter(delivery, poison, attempt)
             return
         if self._database_inbox is not None and delivery.message_id:
-            await self._process_in_transaction(message, delivery, attempt, delivery.message_id)
+            await self._process_in_transaction(
+                message, body, delivery, attempt, delivery.message_id
+            )
             return
         key = await self._claim(delivery, attempt)
         if key is _SETTLED:
@@ -305,7 +307,7 @@ class Consumer:
         self._telemetry.processed.add(1, self._metric_attributes)
 
     async def _process_in_transaction(
-        self, message: Any, delivery: Delivery, attempt: int, message_id: str
+        self, message: Any, body: bytes, delivery: Delivery, attempt: int, message_id: str
     ) -> None:
         """Run the handler inside the database inbox's transaction, which marks it done."""
         assert self._database_inbox is not None  # noqa: S101 - checked by the caller
@@ -316,7 +318,7 @@ class Consumer:
                 self._database_inbox.processing(self.name, message_id) as new,
             ):
                 if new:
-                    await self._call(message, delivery, attempt)
+                    await self._call(message, body, delivery, attempt)
         except Exception as exc:  # noqa: BLE001 - rolled back: retried or dead-lettered
             self._telemetry.duration.record(time.perf_counter() - started, self._metric_attributes)
             await self._on_failure(delivery, exc, attempt)
