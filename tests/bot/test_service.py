@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import aiohttp
+import pytest
+
+from tests.bot.conftest import harness
+from tests.bot.sample_bots import SampleBot
+
+if TYPE_CHECKING:
+    from svckit.testing.telegram import FakeTelegram
+
+
+async def test_start_greets_the_user_by_name_escaped(telegram: FakeTelegram, mode: str) -> None:
+    ada = telegram.user("<Ada & co>")
+    async with harness(SampleBot, telegram, mode):
+        await ada.send("/start")
+        [greeting] = await ada.replies(1)
+
+    assert greeting.text == "Hello, &lt;Ada &amp; co&gt;!"
+
+
+async def test_handlers_receive_the_chassis_by_keyword(telegram: FakeTelegram, mode: str) -> None:
+    ada = telegram.user()
+    async with harness(SampleBot, telegram, mode) as h:
+        await ada.send("/deps")
+        [reply] = await ada.replies(1)
+        assert await h.cache.get("deps", str) == "seen"
+        assert await h.storage.get("bot/deps") == b"ok"
+
+    assert reply.text == "Bus Cache ContentStore SampleSettings SampleBot"
+
+
+async def test_fsm_state_lives_in_the_cache(telegram: FakeTelegram) -> None:
+    ada = telegram.user()
+    async with harness(SampleBot, telegram):
+        await ada.send("/name")
+        await ada.replies(1)
+        await ada.send("Ada")
+        replies = await ada.replies(2)
+
+    assert replies[1].text == "Nice to meet you, Ada"
+
+
+async def test_a_failing_handler_does_not_stop_the_bot(telegram: FakeTelegram, mode: str) -> None:
+    ada = telegram.user()
+    async with harness(SampleBot, telegram, mode):
+        await ada.send("/boom")
+        await ada.send("still here")
+        [echo] = await ada.replies(1)
+
+    assert echo.text == "still here"
+
+
+async def test_webhook_mode_registers_the_secret(telegram: FakeTelegram) -> None:
+    async with harness(SampleBot, telegram, "webhook"):
+        assert telegram.webhook_url is not None
+        assert telegram.webhook_secret == "s3cret-token"  # noqa: S105 - the test secret
+
+
+@pytest.mark.parametrize("header", [None, "wrong"])
+async def test_webhook_refuses_a_missing_or_wrong_secret(
+    telegram: FakeTelegram, header: str | None
+) -> None:
+    async with harness(SampleBot, telegram, "webhook"):
+        url = telegram.webhook_url
+        assert url is not None
+        headers = {} if header is None else {"X-Telegram-Bot-Api-Secret-Token": header}
+        async with (
+            aiohttp.ClientSession() as client,
+            client.post(url, data=b'{"update_id": 1}', headers=headers) as resp,
+        ):
+            status, body = resp.status, await resp.read()
+
+    assert (status, body) == (401, b"")
