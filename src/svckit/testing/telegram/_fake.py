@@ -58,7 +58,7 @@ class FakeTelegram:
         token: The bot token it accepts.
         updates: The updates waiting for the bot.
         files: The files it holds, by file id.
-        requests: Every call, in order: ``(time.monotonic(), method, chat_id)``.
+        requests: Every call, in order: ``(time.time(), method, chat_id)``.
         actions: Chat actions sent, in order: ``(chat_id, action)``.
         answers: Callback query answers, by query id.
     """
@@ -361,7 +361,7 @@ class FakeTelegram:
         except ValueError:
             return web.json_response(ApiError.bad_request("can't parse request").body(), status=400)
         chat_id = params.get("chat_id")
-        self.requests.append((time.monotonic(), name, chat_id))
+        self.requests.append((time.time(), name, chat_id))
         self.notify()
         fault = next((f for f in self._faults if f.matches(name, chat_id)), None)
         if fault is not None:
@@ -398,7 +398,7 @@ class FakeTelegram:
         if not hmac.compare_digest(request.match_info["token"].encode(), self.token.encode()):
             return web.json_response(ApiError(401, "Unauthorized").body(), status=401)
         path = request.match_info["path"]
-        self.requests.append((time.monotonic(), "download", None))
+        self.requests.append((time.time(), "download", None))
         for stored in self.files.values():
             if stored.path == path and stored.content is not None:
                 return web.Response(body=stored.content, content_type="application/octet-stream")
