@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING
 import aiohttp
 import pytest
 
-from tests.bot.conftest import harness
+from tests.bot._support import harness
 from tests.bot.sample_bots import SampleBot
 
 if TYPE_CHECKING:

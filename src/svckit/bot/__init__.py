@@ -26,9 +26,10 @@ from svckit.bot._fsm import CacheStorage  # noqa: E402
 from svckit.bot._polling import Polling  # noqa: E402
 from svckit.bot._webhook import SECRET_HEADER, Webhook  # noqa: E402
 from svckit.bot.service import BotService  # noqa: E402
-from svckit.bot.settings import BotSettings  # noqa: E402
+from svckit.bot.settings import DOWNLOAD_LIMIT, BotSettings  # noqa: E402
 
 __all__ = [
+    "DOWNLOAD_LIMIT",
     "SECRET_HEADER",
     "BotService",
     "BotSettings",

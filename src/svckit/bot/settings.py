@@ -12,7 +12,10 @@ from pydantic_settings import SettingsConfigDict
 from svckit.core.errors import ConfigurationError
 from svckit.core.settings import ServiceSettings
 
-__all__ = ["BotSettings"]
+__all__ = ["DOWNLOAD_LIMIT", "BotSettings"]
+
+#: The largest file a bot may download from Telegram's Bot API (getFile): 20 MB.
+DOWNLOAD_LIMIT = 20 * 1024 * 1024
 
 # What Telegram accepts as a webhook's secret token.
 _SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
