@@ -140,6 +140,7 @@ class FakeTelegram:
         tb: TracebackType | None,
     ) -> None:
         """Stop listening and delivering."""
+        self.updates.close()
         if self._delivery is not None:
             self._delivery.cancel()
             with contextlib.suppress(asyncio.CancelledError):

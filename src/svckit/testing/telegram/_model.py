@@ -120,6 +120,7 @@ class Updates:
         self._next_id = 1
         self._arrived = asyncio.Event()
         self._poller: asyncio.Future[None] | None = None
+        self._closed = False
 
     def add(self, kind: str, payload: dict[str, Any]) -> int:
         """Queue an update of ``kind`` (``message``, ``callback_query``); return its id."""
@@ -153,7 +154,7 @@ class Updates:
         poller = self._poller = asyncio.get_running_loop().create_future()
         try:
             deadline = time.monotonic() + timeout
-            while not self.pending:
+            while not self.pending and not self._closed:
                 self._arrived.clear()
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
@@ -175,6 +176,11 @@ class Updates:
                 poller.cancel()
             elif not poller.cancelled():
                 poller.exception()  # retrieved, so that asyncio does not report it
+
+    def close(self) -> None:
+        """End every poll at once (the server is stopping)."""
+        self._closed = True
+        self._arrived.set()
 
     def wake(self) -> None:
         """Wake a waiting poll (a webhook was set: it ends with 409 on its next look)."""
