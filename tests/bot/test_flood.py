@@ -94,7 +94,10 @@ async def test_two_processes_sharing_redis_stay_under_the_global_rate(
     sends = [at for at, method, _ in telegram.requests if method == "sendMessage"]
     assert len(sends) == 16
     per_window = Counter(int(at) for at in sends)
-    # At most one message of jitter where a send taken at a window's very end arrives in
-    # the next one; without sharing, the two processes would send 2 x 5 in a window.
-    assert max(per_window.values()) <= rate + 1
-    assert len(per_window) >= 16 // (rate + 1)
+    first, last = min(per_window), max(per_window)
+    pairs = [per_window[w] + per_window[w + 1] for w in range(first, last)]
+    # The limiter counts in one-second windows; a send granted at a window's very end may
+    # arrive in the next one, so look at two seconds at a time (one message of slack).
+    # Without sharing, the two processes would send 2 x 5 in each second.
+    assert max(pairs, default=len(sends)) <= 2 * rate + 1
+    assert last - first + 1 >= 16 // rate

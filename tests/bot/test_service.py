@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING
 import aiohttp
 import pytest
 
+from tests.bot import sample_bots
 from tests.bot._support import harness
 from tests.bot.sample_bots import SampleBot
 
@@ -74,3 +75,21 @@ async def test_webhook_refuses_a_missing_or_wrong_secret(
             status, body = resp.status, await resp.read()
 
     assert (status, body) == (401, b"")
+
+
+async def test_polling_never_confirms_an_update_whose_handler_runs(
+    telegram: FakeTelegram,
+) -> None:
+    ada, bob = telegram.user("Ada"), telegram.user("Bob")
+    sample_bots.RELEASE.clear()
+    async with harness(SampleBot, telegram):
+        slow = await ada.send("/slow")
+        await bob.send("meanwhile")
+        [echo] = await bob.replies(1)
+        # Bob's update finished; Ada's still runs: Telegram still holds hers.
+        assert slow in [u["update_id"] for u in telegram.updates.pending]
+        sample_bots.RELEASE.set()
+        [done] = await ada.replies(1)
+
+    assert (echo.text, done.text) == ("meanwhile", "slow done")
+    assert telegram.updates.pending == []

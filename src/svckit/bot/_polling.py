@@ -34,6 +34,8 @@ _log = get_logger("svckit.bot.polling")
 
 #: Seconds between two looks while every update Telegram returns is still being handled.
 HELD_BACK_PAUSE = 0.2
+#: getUpdates returns at most this many updates from the offset on.
+BATCH = 100
 _BACKOFF = (0.5, 1.0, 2.0, 5.0)
 
 
@@ -118,12 +120,27 @@ class Polling:
             for update in fresh:
                 await self._slots.acquire()
                 self._take(update)
-            if not fresh and self._running:
-                # Everything Telegram returned is still being handled: wait a little.
-                self._progress.clear()
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(HELD_BACK_PAUSE):
-                        await self._progress.wait()
+            await self._wait_for_room(progress=not fresh)
+
+    async def _wait_for_room(self, *, progress: bool) -> None:
+        """Before polling again, let the held-back part of the next batch shrink.
+
+        Telegram returns the updates from the offset on, and the offset stays at the
+        oldest update still running: the next batch repeats those. Waiting (a little)
+        until at most half a batch is held back keeps most of each batch new; after a
+        batch of nothing new, wait for at least one handler to finish.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + HELD_BACK_PAUSE
+        while self._running and (progress or self._next - self.offset > BATCH // 2):
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return
+            self._progress.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(remaining):
+                    await self._progress.wait()
+            progress = False
 
     def _take(self, update: Update) -> None:
         update_id = update.update_id
