@@ -20,6 +20,7 @@ def production(**values: Any) -> ServiceSettings:
         environment=Environment.PRODUCTION,
         bus_url=SecretStr("amqp://orders:s3cret@rabbit.internal:5672/"),
         cache_url=SecretStr("redis://redis.internal:6379/0"),
+        storage_url=SecretStr("redis://redis.internal:6379/1"),
         **values,
     )
 

@@ -10,9 +10,9 @@ into intakes:
 
 A handler's keyword-only parameters are filled from the service by name (``bus``,
 ``cache``, ``storage``, ``settings``, ``service`` or any other attribute). A service with
-``uses_database = True`` also holds ``db`` (a `svckit.db.Database`, opened between the
-content store and the bus), and a handler's ``session`` is then a session in a transaction
-around the call.
+``uses_database = True`` also holds ``db`` (a `svckit.db.Database`, opened between the cache
+and the bus), and a handler's ``session`` is then a session in a transaction around the
+call.
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ class ChassisService(Service):
         storage: ContentStore | None = None,
         db: Database | None = None,
     ) -> None:
-        """Create the cache, the content store, the bus (and the database); add consumers.
+        """Create the cache, the content store, the bus (and the database) from the settings.
 
         Args:
             settings: The service's settings (read from the environment by default).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
@@ -11,8 +12,6 @@ from svckit.messaging import Event, consumer
 from svckit.worker import WorkerService
 
 if TYPE_CHECKING:
-    import asyncio
-
     from sqlalchemy.ext.asyncio import AsyncSession
 
 metadata = sa.MetaData()
@@ -29,6 +28,7 @@ FAST_RETRY = RetryPolicy(attempts=3, initial_delay=0.01, max_delay=0.02)
 class Job(Event, topic="dbtest.job"):
     seq: int
     fail_first: bool = False
+    cancel: bool = False
 
 
 class Recorder(WorkerService):
@@ -49,6 +49,11 @@ class Recorder(WorkerService):
         await session.execute(sa.insert(effects).values(seq=job.seq))
         if self.gate is not None:
             await self.gate.wait()
+        if job.cancel:
+            # A future of its own, cancelled by something else: not a shutdown.
+            future = asyncio.get_running_loop().create_future()
+            future.cancel()
+            await future
         if job.fail_first and job.seq not in self.failed:
             self.failed.add(job.seq)
             raise RuntimeError("the first try fails after its effect")

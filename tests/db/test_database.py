@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import traceback
+import uuid
 from typing import TYPE_CHECKING
 
 import pytest
@@ -83,18 +85,21 @@ async def test_an_error_in_the_block_rolls_back_and_propagates(database_url: str
 async def test_a_duplicate_key_is_an_integrity_error_without_the_values(
     database_url: str,
 ) -> None:
+    secret = f"secret-{uuid.uuid4().hex}"  # not in this file's source lines either
     async with make(database_url) as db:
         async with db.transaction() as session:
-            await session.execute(sa.insert(things).values(name="secret-value"))
+            await session.execute(sa.insert(things).values(name=secret))
 
         with pytest.raises(IntegrityError) as caught:
             async with db.transaction() as session:
-                await session.execute(sa.insert(things).values(name="secret-value"))
+                await session.execute(sa.insert(things).values(name=secret))
 
-        assert "secret-value" not in str(caught.value)
+        assert secret not in str(caught.value)
         assert "things" in str(caught.value)
         assert caught.value.__cause__ is not None
-        assert await names(db) == ["secret-value"]
+        # Nor in the traceback a log line or a dead letter would carry.
+        assert secret not in "".join(traceback.format_exception(caught.value))
+        assert await names(db) == [secret]
 
 
 async def test_a_missing_referenced_row_is_an_integrity_error(database_url: str) -> None:
@@ -223,9 +228,11 @@ def test_from_settings_reads_the_url_and_the_pool() -> None:
 @pytest.mark.usefixtures("in_tmp_cwd")
 def test_production_refuses_the_embedded_sqlite_default() -> None:
     settings = ServiceSettings(
+        service_name="orders",
         environment=Environment.PRODUCTION,
         bus_url=SecretStr("amqp://u:p@rabbit/"),
         cache_url=SecretStr("redis://redis:6379/0"),
+        storage_url=SecretStr("redis://redis:6379/1"),
     )
 
     with pytest.raises(ConfigurationError, match="SVCKIT_DATABASE_URL is not set"):
@@ -235,6 +242,7 @@ def test_production_refuses_the_embedded_sqlite_default() -> None:
 def test_production_refuses_a_sqlite_url_and_schema_creation() -> None:
     with pytest.raises(ConfigurationError) as caught:
         ServiceSettings(
+            service_name="orders",
             environment=Environment.PRODUCTION,
             bus_url=SecretStr("amqp://u:p@rabbit/"),
             cache_url=SecretStr("redis://redis:6379/0"),
@@ -261,3 +269,13 @@ def test_settings_refuse_an_unsupported_scheme_without_the_url() -> None:
         ServiceSettings(database_url=SecretStr("mysql://root:hunter2@db/app"))
 
     assert "hunter2" not in str(caught.value)
+
+
+async def test_health_is_down_when_no_answer_comes_in_time(database_url: str) -> None:
+    # One connection, held: the health check's SELECT 1 cannot get one.
+    db = make(database_url, pool_size=1, max_overflow=0, health_timeout=0.05)
+    async with db, db.engine.connect():
+        health = await db.health()
+
+    assert health.status is HealthStatus.DOWN
+    assert "within 0.05s" in health.detail

@@ -45,6 +45,23 @@ async def test_a_failed_try_rolls_back_its_effect_and_its_mark(database_url: str
         assert h.dead_letters() == []
 
 
+async def test_a_handlers_own_cancelled_error_is_its_failure_and_rolls_back(
+    database_url: str,
+) -> None:
+    async with harness(database_url) as h:
+        await h.publish(Job(seq=9, cancel=True), message_id="cancels-itself")
+        await eventually(lambda: len(h.dead_letters()) == 1, message="the dead letter")
+        await h.wait_idle()
+
+        # Retried by the policy (3 tries), not given back until the delivery limit.
+        assert h.service.calls == 3
+        [letter] = h.dead_letters()
+        assert letter.error_type == "svckit.core.errors.HandlerCancelledError"
+        assert letter.attempt == 3
+        assert await applied(h.service) == []
+        assert await marks(h.service) == 0
+
+
 async def test_concurrent_duplicates_are_applied_once(database_url: str) -> None:
     async with harness(database_url) as h:
         h.service.gate = asyncio.Event()

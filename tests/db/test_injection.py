@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import sqlalchemy as sa
 
 from svckit.core.retry import RetryPolicy
 from svckit.messaging import ConsumerRouter, Event, consumer
+from svckit.messaging.router import inject
 from svckit.testing import ServiceHarness
 from svckit.worker import WorkerService
 from tests._processes import run_python
 from tests.db._services import effects, metadata
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
     from pathlib import Path
 
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -153,3 +156,45 @@ async def test_the_harness_gives_a_database_service_a_throwaway_sqlite_file(
 
     assert not (in_tmp_cwd / ".svckit").exists()
     assert not (in_tmp_cwd / folder).exists()
+
+
+def test_without_the_db_extra_the_import_says_what_to_install() -> None:
+    result = run_python(
+        """
+        import sys
+        sys.modules["sqlalchemy"] = None  # as if the db extra were not installed
+        try:
+            import svckit.db
+        except ImportError as exc:
+            print(type(exc).__name__, exc)
+        """
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("MissingExtraError")
+    assert 'pip install "svckit[db]"' in result.stdout
+
+
+async def test_a_per_call_dependency_is_made_fresh_around_each_call() -> None:
+    events: list[str] = []
+
+    class Provider:
+        greeting = "hello"
+
+        def per_call_dependencies(self) -> dict[str, Any]:
+            @contextlib.asynccontextmanager
+            async def counter() -> AsyncIterator[int]:
+                events.append("enter")
+                yield len(events)
+                events.append("exit")
+
+            return {"unit": counter}
+
+    async def handler(body: bytes, *, unit: int, greeting: str) -> None:
+        events.append(f"{greeting} {body.decode()} in {unit}")
+
+    call = inject(handler, Provider())
+    await call(b"a")
+    await call(b"b")
+
+    assert events == ["enter", "hello a in 1", "exit", "enter", "hello b in 4", "exit"]

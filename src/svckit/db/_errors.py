@@ -14,10 +14,18 @@ _TRANSIENT_CODES = frozenset({"40001", "40P01", "53300", "55P03", "57P01", "57P0
 # Names of what the statement touched, as asyncpg reports them: never values.
 _NAMED = ("constraint_name", "table_name", "column_name")
 _MESSAGE_LIMIT = 200
+_DETAIL = "\nDETAIL:"
 
 
 def translate(exc: sa_exc.SQLAlchemyError) -> DatabaseError:
-    """The svckit error for ``exc``; raise it ``from exc``."""
+    """The svckit error for ``exc``; raise it ``from exc``.
+
+    The row values PostgreSQL puts in its errors' DETAIL lines ("Key (email)=(...)
+    already exists") are taken out of ``exc`` and the errors under it first, so that a
+    logged traceback or a dead letter's shows none (statements' parameters are hidden by
+    the engine's ``hide_parameters``).
+    """
+    forget_values(exc)
     kind: type[DatabaseError]
     if isinstance(exc, sa_exc.IntegrityError):
         kind = IntegrityError
@@ -65,3 +73,22 @@ def _transient(exc: sa_exc.SQLAlchemyError) -> bool:
         return sqlite_error.startswith(("SQLITE_BUSY", "SQLITE_LOCKED"))
     # No code at all: the connection itself failed (refused, reset, closed).
     return isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError))
+
+
+def forget_values(exc: BaseException) -> None:
+    """Remove PostgreSQL's DETAIL lines, which show row values, from ``exc``'s chain."""
+    pending: list[BaseException | None] = [exc]
+    seen: set[int] = set()
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(getattr(current, "detail", None), str):
+            current.detail = None  # type: ignore[attr-defined] # asyncpg's own field
+        if current.args and isinstance(current.args[0], str) and _DETAIL in current.args[0]:
+            first = "\n".join(
+                line for line in current.args[0].splitlines() if not line.startswith("DETAIL:")
+            )
+            current.args = (first, *current.args[1:])
+        pending.extend([current.__cause__, current.__context__, getattr(current, "orig", None)])

@@ -24,10 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
-import secrets
 import time
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry.context import attach, detach
@@ -47,24 +44,18 @@ from svckit.core.telemetry import (
     record_failure,
 )
 from svckit.core.work import DrainReport, InFlight
+from svckit.messaging._claims import Claim, Claims
 from svckit.messaging._content import read_body
 from svckit.messaging._handling import (
     attempt_of,
-    copy_to,
-    delay_bucket_ms,
-    error_message,
     give_back,
-    has_validation_error,
-    header_budget,
-    past_deadline,
     request_id_of,
     topic_of,
-    traceback_excerpt,
     type_name,
 )
+from svckit.messaging._outcomes import Outcomes
 from svckit.messaging.consumer import BoundHandler, Incoming, reads_json
-from svckit.messaging.control import Reject, RetryLater
-from svckit.messaging.transport import Headers, QueueSpec
+from svckit.messaging.transport import QueueSpec
 
 if TYPE_CHECKING:
     from svckit.messaging._metrics import BusTelemetry
@@ -79,24 +70,8 @@ BUSY_DELAY = 1.0
 GIVE_BACK_PAUSE = 5.0
 
 
-class _Claim:
-    """An idempotent consumer's lease on a message id, renewed while the handler runs."""
-
-    __slots__ = ("holder", "key", "renewal")
-
-    def __init__(self, key: str, holder: str) -> None:
-        self.key = key
-        self.holder = holder
-        self.renewal: asyncio.Task[None] | None = None
-
-    def stop_renewing(self) -> None:
-        if self.renewal is not None:
-            self.renewal.cancel()
-            self.renewal = None
-
-
-#: What `Consumer._claim` returns for a message it settled itself.
-_SETTLED = _Claim("", "")
+#: What `Consumer._claim` returns for a message it settled itself (a duplicate).
+_SETTLED = Claim("", "")
 
 
 def _cancelled_from_outside() -> bool:
@@ -131,7 +106,6 @@ class Consumer:
             delivery_limit=spec.delivery_limit,
         )
         self._transport = transport
-        self._inbox = inbox
         # Only a consumer that keeps its inbox there runs its handlers in its transactions.
         self._database_inbox = database_inbox if spec.inbox == "database" else None
         self._telemetry = telemetry
@@ -144,10 +118,14 @@ class Consumer:
             if spec.concurrency is not None and spec.concurrency < spec.prefetch
             else None
         )
-        self._delay_queues: dict[int, str] = {}
-        # Inbox claims name their holder: this consumer, then a count of its deliveries.
-        self._holder = f"{secrets.token_hex(6)}-"
-        self._claims = itertools.count()
+        self._outcomes = Outcomes(
+            self.queue, policy=spec.retry, transport=transport, telemetry=telemetry
+        )
+        self._claims = (
+            Claims(inbox, lease=spec.idempotency_lease, ttl=spec.idempotency_ttl)
+            if spec.idempotent and inbox is not None
+            else None
+        )
         self._attributes = {
             MESSAGING_SYSTEM: "rabbitmq",
             MESSAGING_DESTINATION_NAME: self.name,
@@ -254,19 +232,24 @@ class Consumer:
         finally:
             self._work.end(task)
 
-    async def _process(self, delivery: Delivery, attempt: int) -> None:  # noqa: C901 - one step per stage of a delivery
-        handler = self.handler
+    def _read(self, delivery: Delivery) -> tuple[bytes, Any]:
+        """The body, decoded from its content encoding, and what the handler takes."""
+        if delivery.malformed:
+            raise DecodeError(f"the message's frames were not valid: {delivery.malformed}")
+        body = read_body(delivery, json=reads_json(self.handler))
+        return body, self.handler.decode(body)
+
+    async def _process(self, delivery: Delivery, attempt: int) -> None:
         try:
-            body = read_body(delivery, json=reads_json(handler))
-            message = handler.decode(body)
-        except Exception as exc:  # noqa: BLE001 - whatever fails to read the body is poison
+            body, message = self._read(delivery)
+        except Exception as exc:  # noqa: BLE001 - whatever fails to read the message is poison
             poison = (
                 exc
                 if isinstance(exc, DecodeError)
                 else DecodeError(f"body could not be decoded: {type_name(exc)}")
             )
             _log.warning("poison message, dead-lettering", error=str(poison))
-            await self._dead_letter(delivery, poison, attempt)
+            await self._outcomes.dead_letter(delivery, poison, attempt)
             return
         if self._database_inbox is not None and delivery.message_id:
             await self._process_in_transaction(
@@ -278,31 +261,22 @@ class Consumer:
             return
         started = time.perf_counter()
         try:
-            if self._limit is None:
+            async with self._limit or contextlib.nullcontext():
                 await self._call(message, body, delivery, attempt)
-            else:
-                async with self._limit:
-                    await self._call(message, body, delivery, attempt)
-        except asyncio.CancelledError as exc:
+        except asyncio.CancelledError:
+            # Shutdown cut the handler off (a handler's own raise is a failure: see _call).
             if key is not None:
-                await asyncio.shield(self._release(key))
-            if _cancelled_from_outside():
-                raise  # shutdown cut the handler off
-            # The handler raised CancelledError by itself: its failure, not a shutdown.
-            self._telemetry.duration.record(time.perf_counter() - started, self._metric_attributes)
-            failure = HandlerCancelledError("the handler raised CancelledError by itself")
-            failure.__cause__ = exc
-            await self._on_failure(delivery, failure, attempt)
-            return
+                await asyncio.shield(self._claims_of().release(key))
+            raise
         except Exception as exc:  # noqa: BLE001 - every handler failure is retried or dead-lettered
             self._telemetry.duration.record(time.perf_counter() - started, self._metric_attributes)
             if key is not None:
-                await self._release(key)
-            await self._on_failure(delivery, exc, attempt)
+                await self._claims_of().release(key)
+            await self._outcomes.failed(delivery, exc, attempt)
             return
         self._telemetry.duration.record(time.perf_counter() - started, self._metric_attributes)
         if key is not None:
-            await self._complete(key)
+            await self._claims_of().complete(key)
         await delivery.ack()
         self._telemetry.processed.add(1, self._metric_attributes)
 
@@ -321,7 +295,7 @@ class Consumer:
                     await self._call(message, body, delivery, attempt)
         except Exception as exc:  # noqa: BLE001 - rolled back: retried or dead-lettered
             self._telemetry.duration.record(time.perf_counter() - started, self._metric_attributes)
-            await self._on_failure(delivery, exc, attempt)
+            await self._outcomes.failed(delivery, exc, attempt)
             return
         if not new:
             # Its effects and its mark committed before: a redelivery, or a duplicate.
@@ -332,60 +306,42 @@ class Consumer:
         await delivery.ack()
         self._telemetry.processed.add(1, self._metric_attributes)
 
-    async def _claim(self, delivery: Delivery, attempt: int) -> _Claim | None:
+    async def _claim(self, delivery: Delivery, attempt: int) -> Claim | None:
         """Ask the inbox about an idempotent consumer's message.
 
         Returns the claim to complete or release (renewed meanwhile), None when there is
         nothing to record, or `_SETTLED` when the message was dealt with here (a
         duplicate).
         """
-        if not self.handler.spec.idempotent or not delivery.message_id:
+        if self._claims is None or not delivery.message_id:
             # A message without an id cannot be told from another: it is processed.
             return None
-        assert self._inbox is not None  # noqa: S101 - checked in __init__
-        claim = _Claim(f"{self.name}:{delivery.message_id}", f"{self._holder}{next(self._claims)}")
-        lease = self.handler.spec.idempotency_lease
-        try:
-            state = await self._inbox.begin(claim.key, lease, holder=claim.holder)
-        except Exception:  # noqa: BLE001 - the inbox is a best effort on top of at-least-once
-            _log.warning("idempotency inbox unavailable; processing without it", exc_info=True)
-            return None
-        if state == "done":
+        answer = await self._claims.begin(f"{self.name}:{delivery.message_id}")
+        if answer == "done":
             self._telemetry.skipped.add(1, self._metric_attributes)
             await delivery.ack()
             return _SETTLED
-        if state == "busy":
-            await self._retry(delivery, attempt, BUSY_DELAY)
+        if answer == "busy":
+            await self._outcomes.retry(delivery, attempt, BUSY_DELAY)
             return _SETTLED
-        claim.renewal = asyncio.get_running_loop().create_task(self._renew(claim, lease))
-        return claim
+        return answer
 
-    async def _renew(self, claim: _Claim, lease: float) -> None:
-        """Keep ``claim`` alive while the handler runs: renew it every third of the lease."""
-        assert self._inbox is not None  # noqa: S101
-        while True:
-            await asyncio.sleep(lease / 3)
-            try:
-                held = await self._inbox.renew(claim.key, lease, holder=claim.holder)
-            except Exception:  # noqa: BLE001 - tried again at the next third
-                _log.warning("could not renew the idempotency lease", exc_info=True)
-                continue
-            if not held:
-                _log.warning(
-                    "the idempotency lease was lost while the handler ran; "
-                    "a duplicate of the message may run meanwhile",
-                )
-                return
-
-    async def _complete(self, claim: _Claim) -> None:
-        assert self._inbox is not None  # noqa: S101
-        claim.stop_renewing()
-        try:
-            await self._inbox.complete(claim.key, self.handler.spec.idempotency_ttl)
-        except Exception:  # noqa: BLE001 - the work is done; a duplicate may run again later
-            _log.warning("could not record the message as processed", exc_info=True)
+    def _claims_of(self) -> Claims:
+        assert self._claims is not None  # noqa: S101 - only called with a claim in hand
+        return self._claims
 
     async def _call(self, message: Any, body: bytes, delivery: Delivery, attempt: int) -> None:
+        try:
+            await self._call_handler(message, body, delivery, attempt)
+        except asyncio.CancelledError as exc:
+            if _cancelled_from_outside():
+                raise  # shutdown cut the handler off
+            # The handler raised CancelledError by itself: its failure, not a shutdown.
+            raise HandlerCancelledError("the handler raised CancelledError by itself") from exc
+
+    async def _call_handler(
+        self, message: Any, body: bytes, delivery: Delivery, attempt: int
+    ) -> None:
         handler = self.handler
         if not handler.wants_incoming:
             await handler.func(message)
@@ -404,94 +360,3 @@ class Consumer:
             await handler.func(incoming)
         else:
             await handler.func(message, incoming)
-
-    async def _release(self, claim: _Claim) -> None:
-        assert self._inbox is not None  # noqa: S101
-        claim.stop_renewing()
-        try:
-            await self._inbox.release(claim.key, holder=claim.holder)
-        except Exception:  # noqa: BLE001 - the lease expires by itself
-            _log.warning("could not release the idempotency claim", exc_info=True)
-
-    async def _on_failure(self, delivery: Delivery, exc: Exception, attempt: int) -> None:
-        self._telemetry.failed.add(1, self._metric_attributes)
-        record_failure(get_current_span(), exc)
-        policy = self.handler.spec.retry
-        if isinstance(exc, Reject):
-            _log.warning("handler rejected the message", reason=exc.reason)
-            await self._dead_letter(delivery, exc, attempt)
-            return
-        retryable = isinstance(exc, RetryLater) or policy.should_retry(exc, attempt)
-        if attempt >= policy.attempts or not retryable:
-            _log.error(
-                "handler failed, dead-lettering",
-                attempt=attempt,
-                error_type=type(exc).__name__,
-                **_failure_fields(exc),
-            )
-            await self._dead_letter(delivery, exc, attempt)
-            return
-        delay = exc.after if isinstance(exc, RetryLater) and exc.after is not None else None
-        if delay is None:
-            delay = policy.delay(attempt)
-        if past_deadline(delivery, policy.deadline, delay):
-            _log.error("handler failed and the retry deadline has passed, dead-lettering")
-            await self._dead_letter(delivery, exc, attempt)
-            return
-        _log.warning(
-            "handler failed, will retry",
-            attempt=attempt,
-            delay_s=round(delay, 3),
-            error_type=type(exc).__name__,
-            error=error_message(exc),
-        )
-        await self._retry(delivery, attempt + 1, delay)
-        self._telemetry.retried.add(1, self._metric_attributes)
-
-    async def _retry(self, delivery: Delivery, next_attempt: int, delay: float) -> None:
-        ms = delay_bucket_ms(delay)
-        queue = self._delay_queues.get(ms)
-        if queue is None:
-            queue = await self._transport.declare_delay_queue(self.queue, ms)
-            self._delay_queues[ms] = queue
-        own = {Headers.ATTEMPT: next_attempt, Headers.ROUTING_KEY: topic_of(delivery)}
-        copy = copy_to(delivery, queue, own, budget=header_budget(self._transport))
-        await self._transport.publish("", copy, mandatory=True)
-        await delivery.ack()
-
-    async def _dead_letter(self, delivery: Delivery, exc: BaseException, attempt: int) -> None:
-        own = {
-            Headers.ATTEMPT: attempt,
-            Headers.ERROR_TYPE: type_name(exc),
-            Headers.ERROR_MESSAGE: error_message(exc),
-            Headers.ERROR_TRACEBACK: traceback_excerpt(exc),
-            Headers.DEAD_LETTERED_AT: datetime.now(UTC).isoformat(),
-            Headers.QUEUE: self.name,
-            Headers.ROUTING_KEY: topic_of(delivery),
-        }
-        dead_letter_queue = self.queue.dead_letter_queue
-        budget = header_budget(self._transport)
-        try:
-            await self._transport.publish(
-                "", copy_to(delivery, dead_letter_queue, own, budget=budget), mandatory=True
-            )
-        except Exception as refused:  # noqa: BLE001 - retried bare below; an outage raises there
-            # Whatever of the message's own content made the copy fail, a copy without
-            # its foreign headers and properties still reaches the dead letters: a message
-            # must not loop through redeliveries because it cannot be dead-lettered.
-            _log.warning(
-                "could not dead-letter the full copy; sending it without its headers",
-                error_type=type_name(refused),
-            )
-            own[Headers.DROPPED_HEADERS] = "*"
-            bare = copy_to(delivery, dead_letter_queue, own, bare=True, budget=budget)
-            await self._transport.publish("", bare, mandatory=True)
-        await delivery.ack()
-        self._telemetry.dead_lettered.add(1, self._metric_attributes)
-
-
-def _failure_fields(exc: BaseException) -> dict[str, Any]:
-    # A pydantic error's text shows the input values: log its summary, not the traceback.
-    if has_validation_error(exc):
-        return {"error": error_message(exc), "traceback": traceback_excerpt(exc)}
-    return {"exc_info": exc}

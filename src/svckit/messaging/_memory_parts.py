@@ -96,6 +96,7 @@ class MemoryDelivery:
         "correlation_id",
         "expiration",
         "headers",
+        "malformed",
         "message_id",
         "priority",
         "redelivered",
@@ -137,6 +138,7 @@ class MemoryDelivery:
         self.reply_to = stored.reply_to
         self.app_id = stored.app_id
         self.user_id = stored.user_id
+        self.malformed: str | None = None  # what is stored was published by svckit's rules
 
     def _settle(self) -> bool:
         """Mark settled; False when the broker already took the message back."""
@@ -306,8 +308,8 @@ def to_outgoing(stored: Stored) -> Outgoing:
     return Outgoing(
         body=stored.body,
         routing_key=stored.routing_key,
-        message_id=stored.message_id or "",
-        timestamp=stored.timestamp or datetime.now().astimezone(),
+        message_id=stored.message_id,
+        timestamp=stored.timestamp,
         type=stored.type,
         correlation_id=stored.correlation_id,
         headers=dict(stored.headers),

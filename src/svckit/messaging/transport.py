@@ -127,6 +127,9 @@ class Delivery(Protocol):
     reply_to: str | None
     app_id: str | None
     user_id: str | None
+    #: Why the message's frames could not be read as sent (text that is not UTF-8, an
+    #: impossible timestamp...), or None; such a message is poison.
+    malformed: str | None
 
     async def ack(self) -> None:
         """The message is done with: the broker forgets it."""

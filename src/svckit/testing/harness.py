@@ -52,10 +52,9 @@ class ServiceHarness(Generic[S]):
     The service's settings come from its settings class and the environment variables, as
     in production (but never from a ``.env`` file), with these overrides: a fresh
     ``memory://`` bus, cache and content store, the ``test`` environment and no health
-    port; a service
-    with a database gets a SQLite file of its own in a temporary folder, its tables
-    created on start (removed at the end). Give more overrides as keyword arguments
-    (``database_url`` for another database), or a ready service instance.
+    port; a service with a database gets a SQLite file of its own in a temporary folder,
+    its tables created on start (removed at the end). Give more overrides as keyword
+    arguments (``database_url`` for another database), or a ready service instance.
 
     Attributes:
         service: The running service.
