@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from aiogram import F, Router
 from aiogram.filters import Command, CommandStart
 from aiogram.fsm.state import State, StatesGroup
+from sqlalchemy import text
 
 from svckit.bot import BotService, BotSettings
 from svckit.core.logging import get_logger
@@ -16,6 +17,7 @@ from svckit.core.logging import get_logger
 if TYPE_CHECKING:
     from aiogram.fsm.context import FSMContext
     from aiogram.types import Message
+    from sqlalchemy.ext.asyncio import AsyncSession
 
     from svckit.cache import Cache
     from svckit.messaging import Bus
@@ -91,3 +93,23 @@ async def echo(message: Message) -> None:
 class SampleBot(BotService):
     settings: SampleSettings
     bot_routers: ClassVar[Any] = (router,)
+
+
+db_router = Router(name="with-db")
+
+
+@db_router.message(Command("db"))
+async def with_session(message: Message, session: AsyncSession) -> None:
+    value = (await session.execute(text("select 41 + 1"))).scalar_one()
+    await message.answer(f"db says {value}")
+
+
+@db_router.message(Command("nodb"))
+async def without_session(message: Message) -> None:
+    await message.answer("no session needed")
+
+
+class DatabaseBot(BotService):
+    settings: SampleSettings
+    uses_database: ClassVar[bool] = True
+    bot_routers: ClassVar[Any] = (db_router,)
