@@ -93,3 +93,16 @@ async def test_polling_never_confirms_an_update_whose_handler_runs(
 
     assert (echo.text, done.text) == ("meanwhile", "slow done")
     assert telegram.updates.pending == []
+
+
+async def test_polling_outlives_dropped_connections_and_server_errors(
+    telegram: FakeTelegram,
+) -> None:
+    ada = telegram.user()
+    telegram.inject("drop", method="getUpdates")
+    telegram.inject("server_error", method="getUpdates", status=502)
+    async with harness(SampleBot, telegram):
+        await ada.send("still polling")
+        [echo] = await ada.replies(1, timeout=15)
+
+    assert echo.text == "still polling"

@@ -53,10 +53,10 @@ async def test_a_photo_is_stored_and_sent_to_the_worker_by_reference(
 
 
 async def test_an_image_document_is_taken_and_another_file_refused(
-    telegram: FakeTelegram,
+    telegram: FakeTelegram, mode: str
 ) -> None:
     ada = telegram.user()
-    async with harness(MediaBot, telegram) as h:
+    async with harness(MediaBot, telegram, mode) as h:
         receive_commands(h.broker, "media.process")
         await ada.send_document(jpeg(), file_name="cat.jpg", mime_type="image/jpeg")
         await ada.replies(1)
@@ -69,9 +69,11 @@ async def test_an_image_document_is_taken_and_another_file_refused(
     assert "not an image" in refusal.text
 
 
-async def test_a_file_over_20_mb_is_refused_before_get_file(telegram: FakeTelegram) -> None:
+async def test_a_file_over_20_mb_is_refused_before_get_file(
+    telegram: FakeTelegram, mode: str
+) -> None:
     ada = telegram.user()
-    async with harness(MediaBot, telegram) as h:
+    async with harness(MediaBot, telegram, mode) as h:
         await ada.send_photo(b"x", size=DOWNLOAD_LIMIT + 1)
         [refusal] = await ada.replies(1)
         assert h.published(ProcessMedia) == []
@@ -99,11 +101,11 @@ async def test_a_failure_reaches_the_user_in_their_words(telegram: FakeTelegram)
 
 
 async def test_files_lists_uploads_escaped_in_messages_under_the_limit(
-    telegram: FakeTelegram,
+    telegram: FakeTelegram, mode: str
 ) -> None:
     ada = telegram.user()
     name = "<b>" + "n" * 200 + ".png"
-    async with harness(MediaBot, telegram) as h:
+    async with harness(MediaBot, telegram, mode) as h:
         for _ in range(25):
             media_id = uuid.uuid4().hex
             await h.service.store.put_original(b"x", media_id=media_id)
