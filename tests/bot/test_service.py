@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import uuid
 from typing import TYPE_CHECKING
 
 import aiohttp
@@ -106,3 +107,20 @@ async def test_polling_outlives_dropped_connections_and_server_errors(
         [echo] = await ada.replies(1, timeout=15)
 
     assert echo.text == "still polling"
+
+
+@pytest.mark.redis
+async def test_fsm_state_on_a_redis_cache(telegram: FakeTelegram) -> None:
+    ada = telegram.user()
+    name = f"sample-bot-{uuid.uuid4().hex[:8]}"
+    async with harness(
+        SampleBot, telegram, cache_url="redis://127.0.0.1:6379/0", service_name=name
+    ) as h:
+        await ada.send("/name")
+        await ada.replies(1)
+        keys = [key async for key in h.cache.backend._client.scan_iter(f"{name}:fsm:*")]
+        await ada.send("Ada")
+        replies = await ada.replies(2)
+
+    assert keys  # the state was in Redis, under the service's namespace
+    assert replies[1].text == "Nice to meet you, Ada"
