@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from typing import TYPE_CHECKING, Any
 
@@ -11,7 +12,7 @@ from svckit.testing import ServiceHarness
 from svckit.testing.telegram import FakeTelegram
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Callable
 
 
 @pytest.fixture
@@ -56,3 +57,10 @@ def receive_commands(broker: Any, topic: str, queue: str = "test.commands") -> N
     broker.declare_exchange("svckit")
     broker.declare_queue(queue)
     broker.bind("svckit", queue, topic)
+
+
+async def eventually(condition: Callable[[], bool], *, timeout: float = 10.0) -> None:
+    """Wait until ``condition()`` holds, looking every few milliseconds, under a deadline."""
+    async with asyncio.timeout(timeout):
+        while not condition():  # noqa: ASYNC110 - the condition is not ours to signal
+            await asyncio.sleep(0.01)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import TYPE_CHECKING
 
@@ -7,7 +8,7 @@ import aiohttp
 import pytest
 
 from tests.bot import sample_bots
-from tests.bot._support import harness
+from tests.bot._support import eventually, harness
 from tests.bot.sample_bots import SampleBot
 
 if TYPE_CHECKING:
@@ -124,3 +125,25 @@ async def test_fsm_state_on_a_redis_cache(telegram: FakeTelegram) -> None:
 
     assert keys  # the state was in Redis, under the service's namespace
     assert replies[1].text == "Nice to meet you, Ada"
+
+
+async def test_webhook_shutdown_finishes_a_running_handler_and_refuses_new_updates(
+    telegram: FakeTelegram,
+) -> None:
+    ada, bob = telegram.user("Ada"), telegram.user("Bob")
+    sample_bots.RELEASE.clear()
+    sample_bots.STARTED.clear()
+    h = harness(SampleBot, telegram, "webhook")
+    await h.__aenter__()
+    slow = await ada.send("/slow")
+    await eventually(lambda: bool(sample_bots.STARTED))
+    stopping = asyncio.ensure_future(h.__aexit__(None, None, None))
+    await eventually(lambda: not h.service.front._accepting)
+    later = await bob.send("too late")
+    sample_bots.RELEASE.set()
+    await asyncio.wait_for(stopping, 20)
+
+    assert [m.text for m in ada.sent()] == ["slow done"]
+    # The slow update was answered 200 (confirmed); the late one waits for the next start.
+    assert [u["update_id"] for u in telegram.updates.pending] == [later]
+    assert slow != later
