@@ -27,7 +27,7 @@ log = get_logger("tests.bot")
 router = Router(name="sample")
 
 #: Set by a test to let the /slow handler finish.
-RELEASE = asyncio.Event()
+RELEASE = asyncio.Event()  # a test puts a fresh one here (one per event loop)
 STARTED: list[int] = []
 
 

@@ -83,7 +83,7 @@ async def test_polling_never_confirms_an_update_whose_handler_runs(
     telegram: FakeTelegram,
 ) -> None:
     ada, bob = telegram.user("Ada"), telegram.user("Bob")
-    sample_bots.RELEASE.clear()
+    sample_bots.RELEASE = asyncio.Event()
     async with harness(SampleBot, telegram):
         slow = await ada.send("/slow")
         await bob.send("meanwhile")
@@ -131,7 +131,7 @@ async def test_webhook_shutdown_finishes_a_running_handler_and_refuses_new_updat
     telegram: FakeTelegram,
 ) -> None:
     ada, bob = telegram.user("Ada"), telegram.user("Bob")
-    sample_bots.RELEASE.clear()
+    sample_bots.RELEASE = asyncio.Event()
     sample_bots.STARTED.clear()
     h = harness(SampleBot, telegram, "webhook")
     await h.__aenter__()
