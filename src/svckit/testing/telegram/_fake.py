@@ -4,21 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import itertools
-import json
 import secrets
-import time
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any, Self
 
-import aiohttp
 from aiohttp import web
 
 from svckit.core._extras import require
 from svckit.core.logging import get_logger
+from svckit.testing.telegram._delivery import deliver_forever
 from svckit.testing.telegram._faults import Fault, FaultKind
-from svckit.testing.telegram._methods import METHODS, Upload, now
+from svckit.testing.telegram._http import routes
+from svckit.testing.telegram._methods import now
 from svckit.testing.telegram._model import ApiError, Chat, SentMessage, StoredFile, Updates
 from svckit.testing.telegram._users import FakeGroup, FakeUser
 
@@ -33,7 +31,6 @@ _log = get_logger("svckit.testing.telegram")
 DEFAULT_TOKEN = "123456789:AAFakeTokenForTestsOnly0123456789abcde"  # noqa: S105 - a fake
 #: The largest request the fake reads (Telegram takes uploads of up to 50 MB).
 MAX_REQUEST = 60 * 1024 * 1024
-_WEBHOOK_RETRY = 0.2
 
 
 class FakeTelegram:
@@ -97,12 +94,14 @@ class FakeTelegram:
         self._sent: dict[int, list[SentMessage]] = defaultdict(list)
         self._message_ids: dict[int, itertools.count[int]] = {}
         self._callbacks: set[str] = set()
-        self._faults: list[Fault] = []
+        #: The injected faults, in the order they are matched.
+        self.faults: list[Fault] = []
         self._changed = asyncio.Condition()
         self._ids = itertools.count(1000)
         self._runner: web.AppRunner | None = None
         self._delivery: asyncio.Task[None] | None = None
-        self._webhook_set = asyncio.Event()
+        #: Set when a webhook URL is set (wakes the delivery).
+        self.webhook_set = asyncio.Event()
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -119,8 +118,7 @@ class FakeTelegram:
     async def __aenter__(self) -> Self:
         """Start listening."""
         app = web.Application(client_max_size=MAX_REQUEST)
-        app.router.add_route("*", "/bot{token}/{method}", self._api)
-        app.router.add_get("/file/bot{token}/{path:.+}", self._download)
+        routes(self, app)
         # No access log: the request line carries the bot token.
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
@@ -130,7 +128,7 @@ class FakeTelegram:
         sockets = getattr(site._server, "sockets", None)  # noqa: SLF001
         if sockets:
             self._port = int(sockets[0].getsockname()[1])
-        self._delivery = asyncio.get_running_loop().create_task(self._deliver_forever())
+        self._delivery = asyncio.get_running_loop().create_task(deliver_forever(self))
         return self
 
     async def __aexit__(
@@ -251,12 +249,12 @@ class FakeTelegram:
             status=status,
             delay=delay,
         )
-        self._faults.append(fault)
+        self.faults.append(fault)
         return fault
 
     def clear_faults(self) -> None:
         """Remove every injected fault."""
-        self._faults.clear()
+        self.faults.clear()
 
     # ------------------------------------------------------------------ used by the methods
 
@@ -346,145 +344,13 @@ class FakeTelegram:
         self.webhook_error = None
         self.updates.wake()
         if url:
-            self._webhook_set.set()
-
-    # ------------------------------------------------------------------ HTTP
-
-    async def _api(self, request: web.Request) -> web.StreamResponse:
-        if not hmac.compare_digest(request.match_info["token"].encode(), self.token.encode()):
-            return web.json_response(ApiError(401, "Unauthorized").body(), status=401)
-        name = request.match_info["method"]
-        method = METHODS.get(name.lower())
-        if method is None:
-            return web.json_response(ApiError(404, "Not Found").body(), status=404)
-        try:
-            params = await _read_params(request)
-        except ValueError:
-            return web.json_response(ApiError.bad_request("can't parse request").body(), status=400)
-        chat_id = params.get("chat_id")
-        self.requests.append((time.time(), name, chat_id))
-        self.notify()
-        fault = next((f for f in self._faults if f.matches(name, chat_id)), None)
-        if fault is not None:
-            fault.hits += 1
-            answer = await self._fault(fault, request)
-            if answer is not None:
-                return answer
-        try:
-            result = await method(self, params)
-        except ApiError as exc:
-            return web.json_response(exc.body(), status=exc.status)
-        return web.json_response({"ok": True, "result": result})
-
-    async def _fault(self, fault: Fault, request: web.Request) -> web.StreamResponse | None:
-        if fault.kind == "retry_after":
-            error = ApiError(
-                429,
-                f"Too Many Requests: retry after {fault.retry_after}",
-                {"retry_after": fault.retry_after},
-            )
-            return web.json_response(error.body(), status=429)
-        if fault.kind == "server_error":
-            error = ApiError(fault.status, "Internal Server Error")
-            return web.json_response(error.body(), status=fault.status)
-        if fault.kind == "slow":
-            await asyncio.sleep(fault.delay)
-            return None
-        # drop: close the connection with no answer at all.
-        if request.transport is not None:
-            request.transport.abort()
-        return web.Response(status=500)
-
-    async def _download(self, request: web.Request) -> web.StreamResponse:
-        if not hmac.compare_digest(request.match_info["token"].encode(), self.token.encode()):
-            return web.json_response(ApiError(401, "Unauthorized").body(), status=401)
-        path = request.match_info["path"]
-        self.requests.append((time.time(), "download", None))
-        for stored in self.files.values():
-            if stored.path == path and stored.content is not None:
-                return web.Response(body=stored.content, content_type="application/octet-stream")
-        return web.json_response(ApiError(404, "Not Found").body(), status=404)
-
-    # ------------------------------------------------------------------ webhook delivery
-
-    async def _deliver_forever(self) -> None:
-        async with aiohttp.ClientSession() as session:
-            while True:
-                if not self.webhook_url or not self.updates.pending:
-                    self._webhook_set.clear()
-                    with contextlib.suppress(TimeoutError):
-                        async with asyncio.timeout(_WEBHOOK_RETRY):
-                            await self._webhook_set.wait()
-                    await self._wait_pending()
-                    continue
-                update = self.updates.pending[0]
-                if await self._post(session, update):
-                    self.updates.confirm(update["update_id"] + 1)
-                else:
-                    await asyncio.sleep(_WEBHOOK_RETRY)
-
-    async def _wait_pending(self) -> None:
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(_WEBHOOK_RETRY):
-                await self.wait_until(lambda: bool(self.updates.pending and self.webhook_url))
-
-    async def _post(self, session: aiohttp.ClientSession, update: dict[str, Any]) -> bool:
-        url = self.webhook_url
-        if url is None:
-            return False
-        headers = {"Content-Type": "application/json"}
-        if self.webhook_secret is not None:
-            headers["X-Telegram-Bot-Api-Secret-Token"] = self.webhook_secret
-        try:
-            async with session.post(url, data=json.dumps(update), headers=headers) as resp:
-                body = await resp.read()
-                if resp.status // 100 == 2:  # noqa: PLR2004 - any 2xx
-                    await self._webhook_reply(body)
-                    return True
-                self.webhook_error = (
-                    time.time(),
-                    f"Wrong response from the webhook: {resp.status}",
-                )
-        except Exception as exc:  # noqa: BLE001 - a bot that is down is retried, as Telegram does
-            self.webhook_error = (time.time(), f"Connection failed: {type(exc).__name__}")
-        return False
-
-    async def _webhook_reply(self, body: bytes) -> None:
-        # A webhook may answer with a method call in its response body, as Telegram allows.
-        try:
-            reply = json.loads(body) if body else None
-        except ValueError:
-            return
-        if not isinstance(reply, dict) or "method" not in reply:
-            return
-        method = METHODS.get(str(reply.pop("method")).lower())
-        if method is not None:
-            with contextlib.suppress(ApiError):
-                await method(self, reply)
+            self.webhook_set.set()
 
     def add_update(self, kind: str, payload: dict[str, Any]) -> int:
         """Queue an update for the bot; return its id (users call this)."""
         update_id = self.updates.add(kind, payload)
         self.notify()
         return update_id
-
-
-async def _read_params(request: web.Request) -> dict[str, Any]:
-    params: dict[str, Any] = dict(request.query)
-    content_type = request.content_type
-    if content_type == "application/json":
-        body = await request.json()
-        if not isinstance(body, dict):
-            raise ValueError("not an object")
-        params.update(body)
-    elif request.can_read_body:
-        form = await request.post()
-        for key, value in form.items():
-            if isinstance(value, web.FileField):
-                params[key] = Upload(value.file.read(), value.filename)
-            else:
-                params[key] = value
-    return params
 
 
 def _suffix(name: str) -> str:
