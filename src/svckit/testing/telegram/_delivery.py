@@ -23,6 +23,11 @@ WEBHOOK_RETRY = 0.2
 
 
 async def deliver_forever(fake: FakeTelegram) -> None:
+    """Post pending updates to the webhook, one at a time in order, until cancelled.
+
+    An update is confirmed only on a 2xx answer; otherwise it is tried again after
+    `WEBHOOK_RETRY` seconds, and ``getWebhookInfo`` reports the last error.
+    """
     async with aiohttp.ClientSession() as session:
         while True:
             if not fake.webhook_url or not fake.updates.pending:
