@@ -66,3 +66,10 @@ def test_import_svckit_testing_loads_neither_fastapi_nor_httpx() -> None:
 
     assert "fastapi" not in loaded
     assert "httpx2" not in loaded
+
+
+def test_import_svckit_bot_loads_neither_the_api_nor_the_worker_transport() -> None:
+    loaded = loaded_after("import svckit.bot")
+
+    assert "aiogram" in loaded
+    assert loaded.isdisjoint({"fastapi", "aio_pika", "sqlalchemy", "PIL"})

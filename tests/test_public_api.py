@@ -70,6 +70,16 @@ PINNED = {
         "problem_response",
         "service_of",
     ],
+    "svckit.bot": [
+        "DOWNLOAD_LIMIT",
+        "SECRET_HEADER",
+        "BotService",
+        "BotSettings",
+        "CacheStorage",
+        "FloodControl",
+        "Polling",
+        "Webhook",
+    ],
     "svckit.cache": [
         "Cache",
         "CacheBackend",
@@ -137,6 +147,18 @@ PINNED = {
         "memory_storage_for",
     ],
     "svckit.testing": ["ApiHarness", "HarnessFactory", "ServiceHarness"],
+    "svckit.testing.telegram": [
+        "DEFAULT_TOKEN",
+        "DOWNLOAD_LIMIT",
+        "Chat",
+        "FakeGroup",
+        "FakeTelegram",
+        "FakeUser",
+        "Fault",
+        "FaultKind",
+        "SentMessage",
+        "StoredFile",
+    ],
     "svckit.worker": ["ConsumerRouter", "WorkerService", "WorkerSettings", "consumer"],
 }
 
@@ -144,6 +166,7 @@ PINNED = {
 # level (add the api and bot kinds here when they are written).
 SUBPACKAGES = [
     "svckit.api",
+    "svckit.bot",
     "svckit.cache",
     "svckit.db",
     "svckit.db.migrations",
@@ -152,6 +175,7 @@ SUBPACKAGES = [
     "svckit.messaging",
     "svckit.storage",
     "svckit.testing",
+    "svckit.testing.telegram",
     "svckit.worker",
 ]
 
