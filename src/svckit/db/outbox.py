@@ -30,6 +30,7 @@ its key back, as a dead letter does; ``svckit outbox list | retry | purge`` oper
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import socket
 from typing import TYPE_CHECKING, Any, Self
@@ -187,9 +188,20 @@ class Outbox:
 
         Returns:
             The message id.
+
+        Raises:
+            ValueError: a key or message id longer than 255 characters.
+            TypeError: a header whose value JSON cannot hold (bytes, a datetime).
         """
         if key is not None and len(key) > table.KEY_LIMIT:
             raise ValueError(f"an outbox key is at most {table.KEY_LIMIT} characters")
+        if message_id is not None and len(message_id) > table.KEY_LIMIT:
+            raise ValueError(f"an outbox message id is at most {table.KEY_LIMIT} characters")
+        if headers:
+            try:
+                json.dumps(dict(headers))
+            except (TypeError, ValueError) as exc:
+                raise TypeError(f"outbox headers must be JSON values: {exc}") from None
         outgoing = envelope(
             message, message_id=message_id, correlation_id=correlation_id, headers=headers
         )
