@@ -41,11 +41,12 @@ from sqlalchemy import (
 )
 
 from svckit.db._tables import SVCKIT_METADATA
+from svckit.messaging.transport import Outgoing
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from sqlalchemy import Delete, Select, Update
+    from sqlalchemy import Delete, Row, Select, Update
 
 __all__ = ["DONE", "FAILED", "PENDING", "outbox_table"]
 
@@ -120,6 +121,48 @@ def as_utc(value: datetime) -> datetime:
 #: at a time, each sees the leases of the one before (so no two relays claim rows of one
 #: key at once); publishing, the long part, runs in parallel.
 CLAIM_LOCK = 0x5_0C_0B_0E
+
+
+def row_for(
+    outgoing: Outgoing, *, exchange: str, mandatory: bool, key: str | None
+) -> dict[str, Any]:
+    """The row that keeps ``outgoing`` until it is published (see `outgoing`)."""
+    at = now()
+    return {
+        "message_id": outgoing.message_id,
+        "exchange": exchange,
+        "routing_key": outgoing.routing_key,
+        "mandatory": mandatory,
+        "key": key,
+        "body": outgoing.body,
+        "properties": {
+            "timestamp": None if outgoing.timestamp is None else outgoing.timestamp.isoformat(),
+            "type": outgoing.type,
+            "correlation_id": outgoing.correlation_id,
+            "content_type": outgoing.content_type,
+            "headers": outgoing.headers,
+        },
+        "status": PENDING,
+        "attempts": 0,
+        "created_at": at,
+        "next_attempt_at": at,
+    }
+
+
+def outgoing(row: Row[Any]) -> Outgoing:
+    """The message a claimed row keeps, as it was when it was written."""
+    properties = row.properties
+    stamp = properties.get("timestamp")
+    return Outgoing(
+        body=row.body,
+        routing_key=row.routing_key,
+        message_id=row.message_id,
+        timestamp=datetime.fromisoformat(stamp) if isinstance(stamp, str) else None,
+        type=properties.get("type"),
+        correlation_id=properties.get("correlation_id"),
+        headers=dict(properties.get("headers") or {}),
+        content_type=properties.get("content_type"),
+    )
 
 
 def claim(relay: str, *, batch: int, lease: float, at: datetime, postgresql: bool) -> Update:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
@@ -30,7 +30,6 @@ from svckit.core.logging import get_logger
 from svckit.db import _outbox_table as table
 from svckit.db._errors import describe
 from svckit.db._outbox_signals import Listener, OutboxMetrics
-from svckit.messaging.transport import Outgoing
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -224,17 +223,7 @@ class Relay:
         return chain, [], []
 
     async def _send(self, row: Row[Any]) -> None:
-        properties = row.properties
-        outgoing = Outgoing(
-            body=row.body,
-            routing_key=row.routing_key,
-            message_id=row.message_id,
-            timestamp=_timestamp(properties.get("timestamp")),
-            type=properties.get("type"),
-            correlation_id=properties.get("correlation_id"),
-            headers=dict(properties.get("headers") or {}),
-            content_type=properties.get("content_type"),
-        )
+        outgoing = table.outgoing(row)
         await self._transport.publish(row.exchange, outgoing, mandatory=row.mandatory)
 
     async def _settle(
@@ -313,10 +302,6 @@ class Relay:
             self._listener = await Listener.open(self._db, self.wake)
         except Exception as exc:  # noqa: BLE001 - polling still works
             _log.warning("cannot LISTEN for outbox writes; polling", error=describe(exc))
-
-
-def _timestamp(value: object) -> datetime | None:
-    return datetime.fromisoformat(value) if isinstance(value, str) else None
 
 
 def _error_text(exc: BaseException) -> str:

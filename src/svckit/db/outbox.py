@@ -205,34 +205,15 @@ class Outbox:
         outgoing = envelope(
             message, message_id=message_id, correlation_id=correlation_id, headers=headers
         )
-        if outgoing.message_id is None or outgoing.timestamp is None:  # pragma: no cover
-            raise ValueError("the envelope has no message id or timestamp")
-        at = table.now()
-        row = {
-            "message_id": outgoing.message_id,
-            "exchange": self.bus.exchange,
-            "routing_key": outgoing.routing_key,
-            "mandatory": message.requires_route,
-            "key": key,
-            "body": outgoing.body,
-            "properties": {
-                "timestamp": outgoing.timestamp.isoformat(),
-                "type": outgoing.type,
-                "correlation_id": outgoing.correlation_id,
-                "content_type": outgoing.content_type,
-                "headers": outgoing.headers,
-            },
-            "status": table.PENDING,
-            "attempts": 0,
-            "created_at": at,
-            "next_attempt_at": at,
-        }
+        row = table.row_for(
+            outgoing, exchange=self.bus.exchange, mandatory=message.requires_route, key=key
+        )
         if session is not None:
             await self._write(session, row)
         else:
             async with self.db.transaction() as own:
                 await self._write(own, row)
-        return outgoing.message_id
+        return str(row["message_id"])  # the envelope always gives one
 
     async def _write(self, session: AsyncSession, row: dict[str, Any]) -> None:
         # One statement, its parameters apart: built (and compiled) once, not per call.
