@@ -232,7 +232,7 @@ class Outbox:
     def _committed(self, sync_session: Any) -> None:
         # Runs in the event loop's thread, inside SQLAlchemy's greenlet.
         sync_session.info.pop(_NOTIFIED, None)
-        self.relay.wake.set()
+        self.relay.notify()
 
     # ------------------------------------------------------------------ resource
 
