@@ -59,3 +59,10 @@ def test_import_svckit_worker_loads_neither_the_bot_nor_the_api() -> None:
 
     assert "aiogram" not in loaded
     assert "fastapi" not in loaded
+
+
+def test_import_svckit_bot_loads_neither_the_api_nor_the_worker_transport() -> None:
+    loaded = loaded_after("import svckit.bot")
+
+    assert "aiogram" in loaded
+    assert loaded.isdisjoint({"fastapi", "aio_pika", "sqlalchemy", "PIL"})

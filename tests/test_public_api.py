@@ -54,6 +54,16 @@ SVCKIT = [
 
 # Every subpackage's public names.
 PINNED = {
+    "svckit.bot": [
+        "DOWNLOAD_LIMIT",
+        "SECRET_HEADER",
+        "BotService",
+        "BotSettings",
+        "CacheStorage",
+        "FloodControl",
+        "Polling",
+        "Webhook",
+    ],
     "svckit.cache": [
         "Cache",
         "CacheBackend",
@@ -121,12 +131,25 @@ PINNED = {
         "memory_storage_for",
     ],
     "svckit.testing": ["HarnessFactory", "ServiceHarness"],
+    "svckit.testing.telegram": [
+        "DEFAULT_TOKEN",
+        "DOWNLOAD_LIMIT",
+        "Chat",
+        "FakeGroup",
+        "FakeTelegram",
+        "FakeUser",
+        "Fault",
+        "FaultKind",
+        "SentMessage",
+        "StoredFile",
+    ],
     "svckit.worker": ["ConsumerRouter", "WorkerService", "WorkerSettings", "consumer"],
 }
 
 # Every package with a public surface of its own is held to the same rules as the top
 # level (add the api and bot kinds here when they are written).
 SUBPACKAGES = [
+    "svckit.bot",
     "svckit.cache",
     "svckit.db",
     "svckit.db.migrations",
@@ -135,6 +158,7 @@ SUBPACKAGES = [
     "svckit.messaging",
     "svckit.storage",
     "svckit.testing",
+    "svckit.testing.telegram",
     "svckit.worker",
 ]
 
