@@ -96,6 +96,7 @@ async def outbox_round(
     writers: int,
     *,
     per_tx: int,
+    keys: int,
     lags: list[float],
     rate: float | None = None,
 ) -> float:
@@ -109,9 +110,9 @@ async def outbox_round(
         async with outbox.db.transaction() as session:
             for j in range(per_tx):
                 at = time.perf_counter()
-                message_id = await outbox.publish(
-                    reading(i * per_tx + j), session=session, key=f"sensor-{i % 64}"
-                )
+                n = i * per_tx + j
+                key = f"sensor-{n % keys}" if keys else None
+                message_id = await outbox.publish(reading(n), session=session, key=key)
                 written[message_id] = at
 
     async def run(count: int) -> float:
@@ -137,6 +138,7 @@ async def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--writers", type=int, default=32)
     parser.add_argument("--per-transaction", type=int, default=1)
+    parser.add_argument("--keys", type=int, default=64, help="distinct keys; 0 for none")
     parser.add_argument("--batch", type=int, default=200, help="the relay's batch size")
     parser.add_argument("--concurrency", type=int, default=2, help="relay passes at once")
     args = parser.parse_args()
@@ -181,6 +183,7 @@ async def main() -> None:
                             args.events,
                             args.writers,
                             per_tx=args.per_transaction,
+                            keys=args.keys,
                             lags=lags,
                         )
                     )
@@ -192,6 +195,7 @@ async def main() -> None:
                     args.events // 2,
                     args.writers,
                     per_tx=args.per_transaction,
+                    keys=args.keys,
                     lags=paced,
                     rate=half,
                 )
@@ -209,6 +213,7 @@ async def main() -> None:
         events=args.events,
         writers=args.writers,
         per_transaction=args.per_transaction,
+        keys=args.keys,
         batch=args.batch,
         concurrency=args.concurrency,
         lag_ms={

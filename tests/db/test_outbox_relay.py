@@ -187,3 +187,15 @@ async def test_a_crash_between_confirm_and_delete_republishes_the_same_message_i
         await eventually(published_again, message="the row published again")
         assert [m.message_id for m in transport.sent] == [message_id, message_id]
         assert await outbox.backlog() == (0, 0.0)
+
+
+async def test_what_the_table_cannot_hold_is_refused_at_the_call(tmp_path: Path) -> None:
+    async with sqlite(tmp_path) as db:
+        outbox = Outbox(db, Bus("memory://"), relay=False)
+        with pytest.raises(ValueError, match="key"):
+            await outbox.publish(OrderPlaced(order_id=1), key="k" * 256)
+        with pytest.raises(ValueError, match="message id"):
+            await outbox.publish(OrderPlaced(order_id=1), message_id="m" * 256)
+        with pytest.raises(TypeError, match="JSON"):
+            await outbox.publish(OrderPlaced(order_id=1), headers={"x-raw": b"\x00"})
+        assert await outbox.backlog() == (0, 0.0)

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 from svckit.core.telemetry import counter, get_meter, histogram
 
 if TYPE_CHECKING:
-    import asyncio
     from collections.abc import Callable
 
     from opentelemetry.metrics import CallbackOptions, MeterProvider, Observation
@@ -57,14 +56,14 @@ CHANNEL = "svckit_outbox"
 class Listener:
     """A pooled connection kept aside, listening for the writers' NOTIFY."""
 
-    def __init__(self, connection: Any, driver: Any, wake: asyncio.Event) -> None:
+    def __init__(self, connection: Any, driver: Any, wake: Callable[[], None]) -> None:
         self._connection = connection
         self._driver = driver
         self._wake = wake
 
     @classmethod
-    async def open(cls, database: Database, wake: asyncio.Event) -> Listener:
-        """Take a connection from ``database``'s pool and LISTEN on it; NOTIFY sets ``wake``."""
+    async def open(cls, database: Database, wake: Callable[[], None]) -> Listener:
+        """Take a connection from ``database``'s pool and LISTEN on it; NOTIFY calls ``wake``."""
         connection = await database.engine.connect()
         try:
             raw = await connection.get_raw_connection()
@@ -82,7 +81,7 @@ class Listener:
         return not self._driver.is_closed()
 
     def _notified(self, *_args: object) -> None:
-        self._wake.set()
+        self._wake()
 
     async def aclose(self) -> None:
         """Stop listening and give the connection back."""

@@ -36,15 +36,17 @@ from sqlalchemy import (
     func,
     or_,
     select,
+    text,
     update,
 )
 
 from svckit.db._tables import SVCKIT_METADATA
+from svckit.messaging.transport import Outgoing
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from sqlalchemy import Delete, Select, Update
+    from sqlalchemy import Delete, Row, Select, Update
 
 __all__ = ["DONE", "FAILED", "PENDING", "outbox_table"]
 
@@ -56,6 +58,16 @@ DONE = "done"
 ERROR_LIMIT = 1000
 #: The longest message key.
 KEY_LIMIT = 255
+
+
+def _held(of: str = "") -> str:
+    """Which rows can hold their key back: claimed, or retried (the index over them is small).
+
+    Literal SQL, not parameters: the planner uses the partial index only when the query
+    states its predicate with the same constants.
+    """
+    return f"{of}status = 'pending' AND ({of}claimed_by IS NOT NULL OR {of}attempts > 0)"
+
 
 # An integer primary key autoincrements on SQLite only when it is INTEGER.
 _ID = BigInteger().with_variant(Integer(), "sqlite")
@@ -80,8 +92,16 @@ outbox_table = Table(
     Column("claimed_by", String(64), nullable=True),
     Column("published_at", DateTime(timezone=True), nullable=True),
     Column("last_error", String(ERROR_LIMIT), nullable=True),
-    Index("ix_svckit_outbox_status_next_attempt_at", "status", "next_attempt_at"),
-    Index("ix_svckit_outbox_key_id", "key", "id"),
+    # Pending rows in the order written: a claim walks it and stops after its batch.
+    Index("ix_svckit_outbox_status_id", "status", "id"),
+    # The few rows that can hold their key's later rows back: claimed, or retried.
+    Index(
+        "ix_svckit_outbox_held",
+        "key",
+        "id",
+        postgresql_where=text(_held()),
+        sqlite_where=text(_held()),
+    ),
 )
 
 _t = outbox_table
@@ -103,6 +123,48 @@ def as_utc(value: datetime) -> datetime:
 CLAIM_LOCK = 0x5_0C_0B_0E
 
 
+def row_for(
+    outgoing: Outgoing, *, exchange: str, mandatory: bool, key: str | None
+) -> dict[str, Any]:
+    """The row that keeps ``outgoing`` until it is published (see `outgoing`)."""
+    at = now()
+    return {
+        "message_id": outgoing.message_id,
+        "exchange": exchange,
+        "routing_key": outgoing.routing_key,
+        "mandatory": mandatory,
+        "key": key,
+        "body": outgoing.body,
+        "properties": {
+            "timestamp": None if outgoing.timestamp is None else outgoing.timestamp.isoformat(),
+            "type": outgoing.type,
+            "correlation_id": outgoing.correlation_id,
+            "content_type": outgoing.content_type,
+            "headers": outgoing.headers,
+        },
+        "status": PENDING,
+        "attempts": 0,
+        "created_at": at,
+        "next_attempt_at": at,
+    }
+
+
+def outgoing(row: Row[Any]) -> Outgoing:
+    """The message a claimed row keeps, as it was when it was written."""
+    properties = row.properties
+    stamp = properties.get("timestamp")
+    return Outgoing(
+        body=row.body,
+        routing_key=row.routing_key,
+        message_id=row.message_id,
+        timestamp=datetime.fromisoformat(stamp) if isinstance(stamp, str) else None,
+        type=properties.get("type"),
+        correlation_id=properties.get("correlation_id"),
+        headers=dict(properties.get("headers") or {}),
+        content_type=properties.get("content_type"),
+    )
+
+
 def claim(relay: str, *, batch: int, lease: float, at: datetime, postgresql: bool) -> Update:
     """Lease up to ``batch`` publishable rows to ``relay``, oldest first.
 
@@ -115,8 +177,8 @@ def claim(relay: str, *, batch: int, lease: float, at: datetime, postgresql: boo
     older = _t.alias("older")
     held_back = exists().where(
         older.c.key == _t.c.key,
-        older.c.status == PENDING,
         older.c.id < _t.c.id,
+        text(_held("older.")),  # the partial index's own predicate
         or_(older.c.next_attempt_at > at, older.c.claimed_until >= at),
     )
     candidates: Select[Any] = (
@@ -203,8 +265,15 @@ def release(relay: str, ids: Sequence[int]) -> Update:
 
 
 def backlog() -> Select[int, Any]:
-    """How many rows are pending, and when the oldest of them was written."""
-    return select(func.count(), func.min(_t.c.created_at)).where(_t.c.status == PENDING)
+    """How many rows are pending, and when the oldest of them (the first written) was."""
+    oldest = (
+        select(_t.c.created_at)
+        .where(_t.c.status == PENDING)
+        .order_by(_t.c.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    return select(func.count(), oldest).select_from(_t).where(_t.c.status == PENDING)
 
 
 def sweepable(before: datetime, limit: int) -> Delete:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
@@ -30,7 +30,6 @@ from svckit.core.logging import get_logger
 from svckit.db import _outbox_table as table
 from svckit.db._errors import describe
 from svckit.db._outbox_signals import Listener, OutboxMetrics
-from svckit.messaging.transport import Outgoing
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -82,7 +81,9 @@ class Relay:
         self._retention = retention
         self._concurrency = concurrency
         self._postgresql = database.backend == "postgresql"
-        self.wake = asyncio.Event()
+        # One per pass loop: a wake-up reaches each, so that a loop that finds a key held
+        # by another loop's pass in flight cannot swallow the wake-up that one needs.
+        self._wakes = [asyncio.Event() for _ in range(concurrency)]
         self.pending = 0
         #: Passes finished, for tests and tools that wait for the relay to be idle.
         self.passes = 0
@@ -115,7 +116,7 @@ class Relay:
         if task is None:
             return
         self._stopping = True
-        self.wake.set()
+        self.notify()
         try:
             await asyncio.wait_for(asyncio.shield(task), timeout)
         except TimeoutError:
@@ -128,16 +129,21 @@ class Relay:
         try:
             # Passes overlap: one publishes while the next claims (the rows of a key in
             # flight are claimed, so a second pass never takes that key's later rows).
-            await asyncio.gather(*(self._work() for _ in range(self._concurrency)))
+            await asyncio.gather(*(self._work(wake) for wake in self._wakes))
         finally:
             listener, self._listener = self._listener, None
             if listener is not None:
                 await listener.aclose()
 
-    async def _work(self) -> None:
+    def notify(self) -> None:
+        """Something was written: every pass loop looks at the table again now."""
+        for wake in self._wakes:
+            wake.set()
+
+    async def _work(self, wake: asyncio.Event) -> None:
         backoff = 0.0
         while not self._stopping:
-            self.wake.clear()
+            wake.clear()
             try:
                 await self._keep_listening()
                 published, outage = await self.relay_once()
@@ -147,27 +153,27 @@ class Relay:
                 published, outage = 0, True
             if outage:
                 backoff = min(MAX_BACKOFF, max(self._poll, backoff * 2))
-                await self._pause(backoff, wakeable=False)
+                await self._pause(wake, backoff, wakeable=False)
                 continue
             backoff = 0.0
             if published < self._batch:
-                await self._pause(self._poll, wakeable=True)
+                await self._pause(wake, self._poll, wakeable=True)
 
-    async def _pause(self, seconds: float, *, wakeable: bool) -> None:
+    async def _pause(self, wake: asyncio.Event, seconds: float, *, wakeable: bool) -> None:
         if self._stopping:
             return
         if wakeable:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(seconds):
-                    await self.wake.wait()
+                    await wake.wait()
             return
         deadline = time.monotonic() + seconds
         while not self._stopping and time.monotonic() < deadline:
             # Only a stop cuts an outage's backoff short, not the writers' wake-ups.
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(deadline - time.monotonic()):
-                    await self.wake.wait()
-            self.wake.clear()
+                    await wake.wait()
+            wake.clear()
 
     # ------------------------------------------------------------------ one pass
 
@@ -224,17 +230,7 @@ class Relay:
         return chain, [], []
 
     async def _send(self, row: Row[Any]) -> None:
-        properties = row.properties
-        outgoing = Outgoing(
-            body=row.body,
-            routing_key=row.routing_key,
-            message_id=row.message_id,
-            timestamp=_timestamp(properties.get("timestamp")),
-            type=properties.get("type"),
-            correlation_id=properties.get("correlation_id"),
-            headers=dict(properties.get("headers") or {}),
-            content_type=properties.get("content_type"),
-        )
+        outgoing = table.outgoing(row)
         await self._transport.publish(row.exchange, outgoing, mandatory=row.mandatory)
 
     async def _settle(
@@ -310,13 +306,9 @@ class Relay:
         if old is not None:
             await old.aclose()
         try:
-            self._listener = await Listener.open(self._db, self.wake)
+            self._listener = await Listener.open(self._db, self.notify)
         except Exception as exc:  # noqa: BLE001 - polling still works
             _log.warning("cannot LISTEN for outbox writes; polling", error=describe(exc))
-
-
-def _timestamp(value: object) -> datetime | None:
-    return datetime.fromisoformat(value) if isinstance(value, str) else None
 
 
 def _error_text(exc: BaseException) -> str:

@@ -30,6 +30,7 @@ its key back, as a dead letter does; ``svckit outbox list | retry | purge`` oper
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import socket
 from typing import TYPE_CHECKING, Any, Self
@@ -187,40 +188,32 @@ class Outbox:
 
         Returns:
             The message id.
+
+        Raises:
+            ValueError: a key or message id longer than 255 characters.
+            TypeError: a header whose value JSON cannot hold (bytes, a datetime).
         """
         if key is not None and len(key) > table.KEY_LIMIT:
             raise ValueError(f"an outbox key is at most {table.KEY_LIMIT} characters")
+        if message_id is not None and len(message_id) > table.KEY_LIMIT:
+            raise ValueError(f"an outbox message id is at most {table.KEY_LIMIT} characters")
+        if headers:
+            try:
+                json.dumps(dict(headers))
+            except (TypeError, ValueError) as exc:
+                raise TypeError(f"outbox headers must be JSON values: {exc}") from None
         outgoing = envelope(
             message, message_id=message_id, correlation_id=correlation_id, headers=headers
         )
-        if outgoing.message_id is None or outgoing.timestamp is None:  # pragma: no cover
-            raise ValueError("the envelope has no message id or timestamp")
-        at = table.now()
-        row = {
-            "message_id": outgoing.message_id,
-            "exchange": self.bus.exchange,
-            "routing_key": outgoing.routing_key,
-            "mandatory": message.requires_route,
-            "key": key,
-            "body": outgoing.body,
-            "properties": {
-                "timestamp": outgoing.timestamp.isoformat() if outgoing.timestamp else None,
-                "type": outgoing.type,
-                "correlation_id": outgoing.correlation_id,
-                "content_type": outgoing.content_type,
-                "headers": outgoing.headers,
-            },
-            "status": table.PENDING,
-            "attempts": 0,
-            "created_at": at,
-            "next_attempt_at": at,
-        }
+        row = table.row_for(
+            outgoing, exchange=self.bus.exchange, mandatory=message.requires_route, key=key
+        )
         if session is not None:
             await self._write(session, row)
         else:
             async with self.db.transaction() as own:
                 await self._write(own, row)
-        return outgoing.message_id or ""  # envelope always gives one
+        return str(row["message_id"])  # the envelope always gives one
 
     async def _write(self, session: AsyncSession, row: dict[str, Any]) -> None:
         # One statement, its parameters apart: built (and compiled) once, not per call.
@@ -239,7 +232,7 @@ class Outbox:
     def _committed(self, sync_session: Any) -> None:
         # Runs in the event loop's thread, inside SQLAlchemy's greenlet.
         sync_session.info.pop(_NOTIFIED, None)
-        self.relay.wake.set()
+        self.relay.notify()
 
     # ------------------------------------------------------------------ resource
 
