@@ -6,7 +6,7 @@ import asyncio
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tests.examples.users_api._support import login, register
 
@@ -44,3 +44,22 @@ async def test_upgrade_builds_the_schema_the_api_runs_on(
     api = await start_api(database_create_schema=False)
     await register(api.client, "ada@example.com")
     await login(api.client, "ada@example.com")
+
+
+async def test_the_migrations_match_the_tables_the_code_declares(
+    database_url: str, start_api: StartApi
+) -> None:
+    from alembic.autogenerate import compare_metadata  # noqa: PLC0415
+    from alembic.migration import MigrationContext  # noqa: PLC0415
+
+    await _svckit_db("upgrade", url=database_url)
+    api = await start_api(database_create_schema=False)
+
+    def differences(connection: Any) -> list[Any]:
+        context = MigrationContext.configure(connection)
+        return list(compare_metadata(context, api.service.db.metadata))
+
+    async with api.service.db.engine.connect() as connection:
+        diff = await connection.run_sync(differences)
+    # A change to a table (the service's or svckit's own) needs a migration of its own.
+    assert diff == []
