@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from svckit.cache import Cache
+from svckit.core.retry import RetryPolicy
 from svckit.core.service import Service
 from svckit.core.settings import describe_url
 from svckit.messaging import Bus, KeyValueInbox
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
     from svckit.core.work import Intake
     from svckit.db import Database  # noqa: TC004
     from svckit.db._inbox import DatabaseInbox
+    from svckit.db.outbox import Outbox  # noqa: TC004
     from svckit.messaging import Message
 
 __all__ = ["ChassisService"]
@@ -61,14 +63,21 @@ class ChassisService(Service):
             ``database_create_schema``, compared by ``svckit db revision --autogenerate``.
         migrations: The alembic scripts folder (``migrations`` next to the service's
             module by default), as ``svckit db upgrade`` runs them.
+        uses_outbox: Whether the service publishes through a transactional outbox, as
+            ``outbox`` (turns the database on; see `svckit.db.outbox`).
+        outbox_retry: How the outbox relay retries a row whose publish fails.
         db: The database (``settings.database_url``), when ``uses_database`` is on.
+        outbox: The outbox, when ``uses_outbox`` is on.
     """
 
     routers: ClassVar[Sequence[ConsumerRouter]] = ()
     uses_database: ClassVar[bool] = False
     metadata: ClassVar[MetaData | None] = None
     migrations: ClassVar[str | None] = None
+    uses_outbox: ClassVar[bool] = False
+    outbox_retry: ClassVar[RetryPolicy | None] = None
     db: Database
+    outbox: Outbox
 
     def __init__(
         self,
@@ -120,8 +129,16 @@ class ChassisService(Service):
             self._addresses[id(bus)] = url
         self.bus = bus
         self._database_inbox = (
-            self._open_database(db) if db is not None or self.uses_database else None
+            self._open_database(db)
+            if db is not None or self.uses_database or self.uses_outbox
+            else None
         )
+        if self.uses_outbox:
+            from svckit.db.outbox import DEFAULT_RETRY, Outbox  # noqa: PLC0415 - db extra
+
+            self.outbox = Outbox.from_settings(
+                self.settings, self.db, self.bus, retry=self.outbox_retry or DEFAULT_RETRY
+            )
         for name, function in _consumer_methods(type(self)):
             spec = spec_of(function)
             self.bus.add_consumer(inject(getattr(self, name), self), spec)
@@ -154,9 +171,14 @@ class ChassisService(Service):
         return {}
 
     def resources(self) -> Sequence[Resource]:
-        """The cache, the content store, the database, then the bus (closed in reverse)."""
+        """The cache, the content store, the database, the bus, then the outbox.
+
+        They close in reverse: the outbox's relay starts after the bus opened and stops
+        before it closes.
+        """
         db = [self.db] if "db" in vars(self) else []
-        return [*super().resources(), self.cache, self.storage, *db, self.bus]
+        outbox = [self.outbox] if "outbox" in vars(self) else []
+        return [*super().resources(), self.cache, self.storage, *db, self.bus, *outbox]
 
     def describe_resource(self, resource: Resource) -> str:
         """The resource's name, with where it connects when that came from the settings."""

@@ -11,6 +11,7 @@
     svckit dlq purge QUEUE --yes         delete them
     svckit db upgrade module:Class [REV] run a service's migrations (also downgrade,
                                          current, revision, init)
+    svckit outbox list module:Class      a service's failed outbox rows (also retry, purge)
 
 Exit codes: 0 success, 1 the operation failed, 2 bad usage, 78 invalid settings.
 """
@@ -21,7 +22,7 @@ import argparse
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING
 
-from svckit.cli import _db, _demo, _dlq, _run
+from svckit.cli import _db, _demo, _dlq, _outbox, _run
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -38,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     _demo.add_parser(commands)
     _dlq.add_parser(commands)
     _db.add_parser(commands)
+    _outbox.add_parser(commands)
     return parser
 
 

@@ -89,6 +89,16 @@ class ServiceSettings(BaseSettings):
         database_echo: Log every SQL statement (without its parameters).
         database_create_schema: Create missing tables on start (development and test
             only; production refuses it: run ``svckit db upgrade`` instead).
+        outbox_relay: Run the outbox relay in this process (read only by a service with
+            ``uses_outbox``; off for a process that only writes).
+        outbox_poll_interval: Seconds between two looks at the outbox table when no
+            write woke the relay.
+        outbox_batch_size: Outbox rows one relay pass publishes at once.
+        outbox_lease: Seconds a relay holds the rows it claimed before another may.
+        outbox_retention: Seconds a published outbox row is kept before it is swept;
+            0 deletes it as soon as the broker confirms.
+        outbox_lag_threshold: Readiness is degraded while the oldest pending outbox row
+            is older than this many seconds.
     """
 
     model_config = SettingsConfigDict(
@@ -121,6 +131,12 @@ class ServiceSettings(BaseSettings):
     database_pool_timeout: float = Field(default=30.0, gt=0)
     database_echo: bool = False
     database_create_schema: bool = False
+    outbox_relay: bool = True
+    outbox_poll_interval: float = Field(default=0.5, gt=0)
+    outbox_batch_size: int = Field(default=200, ge=1, le=10_000)
+    outbox_lease: float = Field(default=120.0, gt=0)
+    outbox_retention: float = Field(default=0.0, ge=0)
+    outbox_lag_threshold: float = Field(default=30.0, gt=0)
 
     @property
     def is_production(self) -> bool:

@@ -14,7 +14,8 @@ closed with its other resources and checked by readiness::
 A handler's keyword-only ``session`` gets a session in a transaction around the call:
 committed when the handler returns, rolled back when it raises. With
 ``inbox="database"`` the "processed" mark commits in that same transaction.
-Migrations are alembic's, run by ``svckit db upgrade module:Class`` (see
+`Outbox` publishes messages if and only if a transaction commits (``uses_outbox = True``;
+see `svckit.db.outbox`). Migrations are alembic's, run by ``svckit db upgrade module:Class`` (see
 `svckit.db.migrations`). Needs the ``db`` extra: ``pip install "svckit[db]"``.
 """
 
@@ -32,11 +33,13 @@ from svckit.core.errors import (  # noqa: E402 - after the check for the extra
 )
 from svckit.db._tables import SVCKIT_METADATA  # noqa: E402
 from svckit.db.database import Database  # noqa: E402
+from svckit.db.outbox import Outbox  # noqa: E402
 
 __all__ = [
     "SVCKIT_METADATA",
     "Database",
     "DatabaseError",
     "IntegrityError",
+    "Outbox",
     "TransientDatabaseError",
 ]

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Mapping
     from types import TracebackType
 
+    from opentelemetry.context import Context
     from opentelemetry.metrics import MeterProvider
     from opentelemetry.trace import TracerProvider
 
@@ -49,7 +50,7 @@ if TYPE_CHECKING:
     from svckit.messaging.message import Message
     from svckit.messaging.transport import Transport
 
-__all__ = ["DEFAULT_EXCHANGE", "Bus", "transport_for_url"]
+__all__ = ["DEFAULT_EXCHANGE", "Bus", "envelope", "transport_for_url"]
 
 _log = get_logger("svckit.bus")
 
@@ -228,24 +229,11 @@ class Bus:
         if not topic:
             raise ValueError(f"{type(message).__qualname__} declares no topic")
         message_id = message_id or _new_message_id()
-        out_headers: dict[str, Any] = {Headers.SCHEMA: message.schema_version}
-        if headers:
-            out_headers.update(headers)
-        request_id = current_request_id()
-        if request_id is not None:
-            out_headers.setdefault(Headers.REQUEST_ID, request_id)
-        outgoing = Outgoing(
-            body=message.__pydantic_serializer__.to_json(message),
-            routing_key=topic,
-            message_id=message_id,
-            timestamp=datetime.now(UTC),
-            type=topic,
-            correlation_id=correlation_id,
-            headers=out_headers,
-        )
         if not self._telemetry.tracing:
             # Nothing records spans: pass the current trace context on, and only that.
-            inject_context(out_headers)
+            outgoing = envelope(
+                message, message_id=message_id, correlation_id=correlation_id, headers=headers
+            )
             await self.transport.publish(self.exchange, outgoing, mandatory=message.requires_route)
         else:
             # A span that is not made current: nothing runs inside it but I/O.
@@ -259,7 +247,13 @@ class Bus:
                 },
             )
             try:
-                inject_context(out_headers, set_span_in_context(span))
+                outgoing = envelope(
+                    message,
+                    message_id=message_id,
+                    correlation_id=correlation_id,
+                    headers=headers,
+                    context=set_span_in_context(span),
+                )
                 await self.transport.publish(
                     self.exchange, outgoing, mandatory=message.requires_route
                 )
@@ -270,6 +264,52 @@ class Bus:
                 span.end()
         self._telemetry.published.add(1, {"topic": topic})
         return message_id
+
+
+def envelope(
+    message: Message,
+    *,
+    message_id: str | None = None,
+    correlation_id: str | None = None,
+    headers: Mapping[str, Any] | None = None,
+    context: Context | None = None,
+) -> Outgoing:
+    """The message as the broker gets it: its body, properties and svckit's headers.
+
+    `Bus.publish` and the outbox (`svckit.db.Outbox`) both build messages here, so a
+    message published through the outbox carries what a direct publish would: the
+    schema version, the request id and the trace context of the caller, the message id,
+    the timestamp, the type and the correlation id.
+
+    Args:
+        message: An `Event` or a `Command` with a topic.
+        message_id: The id consumers deduplicate by (a new one by default).
+        correlation_id: Ties the message to a conversation.
+        headers: Extra AMQP headers.
+        context: The trace context to carry (the current one by default).
+
+    Raises:
+        ValueError: the message's class declares no topic.
+    """
+    topic = message.topic
+    if not topic:
+        raise ValueError(f"{type(message).__qualname__} declares no topic")
+    out_headers: dict[str, Any] = {Headers.SCHEMA: message.schema_version}
+    if headers:
+        out_headers.update(headers)
+    request_id = current_request_id()
+    if request_id is not None:
+        out_headers.setdefault(Headers.REQUEST_ID, request_id)
+    inject_context(out_headers, context)
+    return Outgoing(
+        body=message.__pydantic_serializer__.to_json(message),
+        routing_key=topic,
+        message_id=message_id or _new_message_id(),
+        timestamp=datetime.now(UTC),
+        type=topic,
+        correlation_id=correlation_id,
+        headers=out_headers,
+    )
 
 
 def _new_message_id() -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import tempfile
 import uuid
@@ -82,7 +83,10 @@ class ServiceHarness(Generic[S]):
                 "health_port": None,
                 **overrides,
             }
-            if getattr(service, "uses_database", False) and "database_url" not in overrides:
+            uses_db = getattr(service, "uses_database", False) or getattr(
+                service, "uses_outbox", False
+            )
+            if uses_db and "database_url" not in overrides:
                 self._own_folder = tempfile.mkdtemp(prefix="svckit-harness-")
                 values["database_url"] = f"sqlite+aiosqlite:///{self._own_folder}/db.sqlite3"
                 values.setdefault("database_create_schema", True)
@@ -194,10 +198,22 @@ class ServiceHarness(Generic[S]):
     async def wait_idle(self, timeout: float = 10.0) -> None:
         """Wait until every queue is empty, nothing is unacknowledged and no retry waits.
 
+        A service with an outbox is idle once its outbox has nothing pending either (what
+        its consumers write there is relayed, and what is relayed consumed).
+
         Raises:
             TimeoutError: still busy after ``timeout`` seconds.
         """
-        await self.broker.wait_idle(timeout)
+        outbox = vars(self.service).get("outbox")
+        async with asyncio.timeout(timeout):
+            while True:
+                await self.broker.wait_idle(timeout)
+                if outbox is None:
+                    return
+                # A row leaves the backlog only after the broker took its message.
+                if (await outbox.backlog())[0] == 0 and self.broker.idle:
+                    return
+                await asyncio.sleep(0.01)  # the relay publishes within moments
 
     @property
     def messages(self) -> list[Outgoing]:
