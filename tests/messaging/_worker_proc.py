@@ -5,11 +5,17 @@ while it kills the process:
 
 - ``<key>:calls``: incremented as each handler starts;
 - ``<key>:redelivered``: the seqs of deliveries the broker flagged as redelivered;
-- ``<key>:done``: the seqs whose handler finished (the message is acked after this).
+- ``<key>:done``: the seqs whose handler finished (the message is acked after this);
+- ``<key>:running:<generation>``: handlers of this process running now (started, not
+  finished): frozen at the moment a SIGKILL lands;
+- ``<key>:done-by``: for each finished seq, the generation of the process that finished it
+  (until it starts again);
+- ``<key>:reruns``: per generation, the messages that process finished whose handler later
+  started again (finished, but not acknowledged before the process died).
 
 ::
 
-    python tests/messaging/_worker_proc.py --service S --exchange E --key K
+    python tests/messaging/_worker_proc.py --service S --exchange E --key K [--generation N]
 
 SIGTERM shuts it down gracefully (exit code 0); the tests mostly send SIGKILL.
 """
@@ -62,11 +68,13 @@ class Worker(Service):
         key: str,
         work: float,
         prefetch: int,
+        generation: int = 0,
     ) -> None:
         super().__init__(settings)
         self.store = store
         self.key = key
         self.work = work
+        self.generation = generation
         self.bus = Bus(
             settings.bus_url.get_secret_value(),
             service=settings.service_name,
@@ -86,11 +94,24 @@ class Worker(Service):
         return self.bus.consumers
 
     async def record(self, job: Job, incoming: Incoming) -> None:
-        await self.store.incr(f"{self.key}:calls")
+        key, running = self.key, f"{self.key}:running:{self.generation}"
+        async with self.store.pipeline(transaction=True) as started:
+            started.incr(f"{key}:calls")
+            started.incr(running)
+            # Taken off as it is read: the job is unfinished again until this run ends.
+            started.hget(f"{key}:done-by", str(job.seq))
+            started.hdel(f"{key}:done-by", str(job.seq))
+            _, _, finished_by, _ = await started.execute()
+        if finished_by is not None:  # finished before, by the process of that generation
+            await self.store.hincrby(f"{key}:reruns", finished_by.decode(), 1)
         if incoming.redelivered:
-            await self.store.sadd(f"{self.key}:redelivered", job.seq)
+            await self.store.sadd(f"{key}:redelivered", job.seq)
         await asyncio.sleep(self.work)  # the job's own work: a kill lands in the middle
-        await self.store.sadd(f"{self.key}:done", job.seq)
+        async with self.store.pipeline(transaction=True) as finished:
+            finished.sadd(f"{key}:done", job.seq)
+            finished.hset(f"{key}:done-by", str(job.seq), str(self.generation))
+            finished.decr(running)
+            await finished.execute()
 
 
 async def main(argv: list[str] | None = None) -> None:
@@ -102,6 +123,7 @@ async def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--key", required=True)
     parser.add_argument("--work", type=float, default=0.005, help="seconds per job")
     parser.add_argument("--prefetch", type=int, default=20)
+    parser.add_argument("--generation", type=int, default=0, help="which process this is")
     parser.add_argument("--log-level", default="WARNING")
     args = parser.parse_args(argv)
     settings = ServiceSettings(
@@ -121,6 +143,7 @@ async def main(argv: list[str] | None = None) -> None:
             key=args.key,
             work=args.work,
             prefetch=args.prefetch,
+            generation=args.generation,
         )
         await worker.run()
     finally:
