@@ -52,6 +52,8 @@ WORKER_SCRIPT = Path(__file__).with_name("_worker_proc.py")
 
 JOBS = 2_000
 KILLS = 20
+#: Seconds a job takes, on average (each takes from half to one and a half times this).
+WORK = 0.02
 #: How many new jobs a worker must finish before it is killed. It varies, so the kills
 #: land at different points of the stream (a worker holds up to 20 jobs at a time).
 PROGRESS_BEFORE_KILL = [15 + (37 * i) % 45 for i in range(KILLS)]
@@ -94,7 +96,10 @@ class KilledWorkers:
         self.store = store
         self.logs = logs
         self.key = unique("svckit-test:kill")
-        self.args = ("--service", service, "--exchange", exchange, "--key", self.key)
+        self.args = (
+            *("--service", service, "--exchange", exchange),
+            *("--key", self.key, "--work", str(WORK)),
+        )
         self.workers: list[WorkerProcess] = []
 
     async def finished(self) -> int:
