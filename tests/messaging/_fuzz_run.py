@@ -376,6 +376,7 @@ async def run_fuzz(samples: list[Sample], workdir: Path, *, settle_timeout: floa
     service = f"fuzz-{uuid.uuid4().hex[:10]}"
     exchange, policy = f"{service}-ex", f"{service}-limit"
     outcome = Outcome(samples)
+    await rabbitmqctl("await_startup")  # the broker is shared: a test may be restarting it
     await rabbitmqctl(
         "set_policy", "--apply-to", "queues", "--priority", "10", policy,
         f"^{re.escape(service)}\\.", json.dumps({"delivery-limit": DELIVERY_LIMIT}),
