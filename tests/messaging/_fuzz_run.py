@@ -5,13 +5,12 @@ default), starts the worker with its JSON log in a file, watches ``/readyz`` all
 publishes the samples with the foreign client of `_raw_amqp`, waits until every accepted
 message was handled or dead-lettered (or a deadline passed), checks that nothing is left
 ready or unacknowledged, takes the dead letters, stops the worker and deletes everything
-it made. `Outcome.failures` then says what went wrong, grouped by kind of failure.
+it made. `Outcome.failures` (in `_fuzz_outcome`) then says what went wrong, by kind.
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import json
 import os
@@ -20,7 +19,6 @@ import signal
 import sys
 import time
 import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +26,7 @@ import pytest
 
 from ._amqp_helpers import AMQP_URL, rabbitmqctl, wait_until
 from ._fuzz_cases import KINDS, Sample
+from ._fuzz_outcome import Letter, Outcome, entries
 from ._raw_amqp import ConnectionClosedError, RawAmqp
 
 if TYPE_CHECKING:
@@ -35,168 +34,7 @@ if TYPE_CHECKING:
 
 ROOT = Path(__file__).resolve().parents[2]
 TARGET = "tests.messaging._fuzz_worker:FuzzWorker"
-#: The longest log line accepted: values svckit logs must be bounded.
-LOG_LINE_LIMIT = 16_384
 DELIVERY_LIMIT = 20
-
-
-@dataclass
-class Letter:
-    """A dead letter, as far as the test cares."""
-
-    seq: int | None
-    error_type: str | None  # svckit's x-svckit-error-type; None: the broker dead-lettered it
-    delivery_count: int
-    error_text: str  # svckit's error headers, for the secret check
-
-    @classmethod
-    def read(cls, headers: dict[Any, Any]) -> Letter:
-        """Read the headers of a message taken from a dead-letter queue."""
-        topic = headers.get("x-svckit-routing-key")
-        deaths = headers.get("x-death")
-        if not isinstance(topic, str) and isinstance(deaths, list) and deaths:
-            keys = deaths[0].get("routing-keys") if isinstance(deaths[0], dict) else None
-            topic = keys[0] if isinstance(keys, list) and keys else None
-        seq = str(topic).rpartition(".")[2] if isinstance(topic, str) else ""
-        error = headers.get("x-svckit-error-type")
-        count = headers.get("x-delivery-count")
-        text = " ".join(
-            str(v)
-            for k, v in headers.items()
-            if isinstance(k, str) and k.startswith("x-svckit-error")
-        )
-        return cls(
-            int(seq) if seq.isdigit() else None,
-            str(error) if error is not None else None,
-            count if isinstance(count, int) else 0,
-            text,
-        )
-
-
-@dataclass
-class Outcome:
-    """Everything seen in one run."""
-
-    samples: list[Sample]
-    refused: dict[int, str] = field(default_factory=dict)
-    handled: collections.Counter[int] = field(default_factory=collections.Counter)
-    handled_again: set[int] = field(default_factory=set)
-    letters: dict[int | None, list[Letter]] = field(default_factory=dict)
-    left: dict[str, tuple[int, int]] = field(default_factory=dict)
-    unready_s: float = 0.0
-    log: bytes = b""
-    max_lag_s: float | None = None
-    exit_code: int | None = None
-    seconds: float = 0.0
-
-    @property
-    def accepted(self) -> list[Sample]:
-        """The samples the broker took (it refuses a few, such as a bad user id)."""
-        return [s for s in self.samples if s.seq not in self.refused]
-
-    def failures(self, secret: str) -> dict[str, list[str]]:
-        """What went wrong, by kind; each entry names the message and its tags."""
-        found: dict[str, list[str]] = collections.defaultdict(list)
-        for sample in self.accepted:
-            for kind in self._message_failures(sample, secret):
-                found[kind].append(f"{sample.routing_key} {sample.tags}")
-        for seq, letters in self.letters.items():
-            if seq is None or seq in self.refused:
-                found["dead letter of no published message"].extend(str(x) for x in letters)
-        found["left in a queue (ready, unacknowledged)"] = [
-            f"{name} {counts}" for name, counts in self.left.items() if any(counts)
-        ]
-        if self.unready_s > 0:
-            found["readiness false"].append(f"{self.unready_s:.1f} s")
-        if self.exit_code not in {0, None}:
-            found["worker exit"].append(f"exit code {self.exit_code}")
-        _log_failures(self.log.decode(errors="replace"), secret, found)
-        return {kind: entries for kind, entries in found.items() if entries}
-
-    def _message_failures(self, sample: Sample, secret: str) -> list[str]:
-        letters = self.letters.get(sample.seq, [])
-        handled = self.handled[sample.seq]
-        checks = {
-            "lost: neither handled nor dead-lettered": not handled and not letters,
-            "dead-lettered by the broker (delivery limit), not by svckit": any(
-                letter.error_type is None for letter in letters
-            ),
-            "dead-lettered by svckit, but not at its first delivery": any(
-                letter.delivery_count > 0 for letter in letters if letter.error_type
-            ),
-            "handled on a redelivery": sample.seq in self.handled_again,
-            "handled more than once, or handled and dead-lettered": handled > 1
-            or bool(handled and letters),
-            "valid message dead-lettered": sample.expect == "handled" and not handled,
-            "failing handler's message handled": sample.expect == "dead-lettered" and handled > 0,
-            "secret in a dead letter's error headers": any(
-                secret in letter.error_text for letter in letters
-            ),
-        }
-        return [kind for kind, failed in checks.items() if failed]
-
-    def figures(self) -> dict[str, object]:
-        """The counts the benchmark prints."""
-        accepted = self.accepted
-        dead = {s.seq for s in accepted if any(x.error_type for x in self.letters.get(s.seq, []))}
-        looped = {
-            s.seq
-            for s in accepted
-            if s.seq in self.handled_again
-            or any(
-                x.delivery_count > 0 or x.error_type is None for x in self.letters.get(s.seq, [])
-            )
-        }
-        return {
-            "messages": len(self.samples),
-            "refused_by_broker": len(self.refused),
-            "handled": sum(1 for s in accepted if self.handled[s.seq]),
-            "dead_lettered": len(dead),
-            "lost": sum(
-                1 for s in accepted if not self.handled[s.seq] and s.seq not in self.letters
-            ),
-            "looped": len(looped),
-            "readiness_false_s": round(self.unready_s, 2),
-            "log_bytes": len(self.log),
-            "max_loop_lag_s": self.max_lag_s,
-            "seconds": round(self.seconds, 1),
-        }
-
-
-def _log_failures(log: str, secret: str, found: dict[str, list[str]]) -> None:
-    if secret in log:
-        found["secret in the log"].append(f"{log.count(secret)} times")
-    long_lines = [line for line in log.splitlines() if len(line) > LOG_LINE_LIMIT]
-    if long_lines:
-        found[f"log lines over {LOG_LINE_LIMIT} characters"].append(
-            f"{len(long_lines)} lines, the longest {max(map(len, long_lines))}"
-        )
-    for text in ("Task was destroyed but it is pending", "Traceback (most recent call last)"):
-        if text in log and not _inside_json(log, text):
-            found["unstructured error output in the log"].append(text)
-    errors = collections.Counter(
-        str(entry.get("event", ""))[:80]
-        for entry in _entries(log)
-        # A handler's failure is the user's error, logged as such; any other is svckit's.
-        if entry.get("level") == "error"
-        and not str(entry.get("event", "")).startswith("handler failed")
-    )
-    found["errors logged"].extend(f"{count} x {event}" for event, count in errors.items())
-
-
-def _entries(log: str) -> list[dict[str, Any]]:
-    entries = []
-    for line in log.splitlines():
-        with contextlib.suppress(ValueError):
-            entry = json.loads(line)
-            if isinstance(entry, dict):
-                entries.append(entry)
-    return entries
-
-
-def _inside_json(log: str, text: str) -> bool:
-    """Whether every line holding ``text`` is a JSON log line (a logged traceback is fine)."""
-    return all(line.startswith("{") for line in log.splitlines() if text in line)
 
 
 class Readiness:
@@ -237,7 +75,7 @@ async def _log_entry(log: Path, event: str, process: asyncio.subprocess.Process)
         text = _read_text(log)
         if process.returncode is not None:
             raise AssertionError(f"the worker exited: {text[-3000:]}")
-        entry = next((e for e in _entries(text) if e.get("event") == event), None)
+        entry = next((e for e in entries(text) if e.get("event") == event), None)
         found.update(entry or {})
         return entry is not None
 
