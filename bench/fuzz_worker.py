@@ -37,6 +37,7 @@ async def main() -> None:
     parser.add_argument("--settle", type=float, default=120, help="seconds to wait for the end")
     parser.add_argument("--exclude", action="append", default=[], help="leave out tags with this")
     parser.add_argument("--details", action="store_true", help="also print each failure")
+    parser.add_argument("--keep", type=Path, help="keep the worker's log and records here")
     args = parser.parse_args()
     secret = f"planted{secrets.token_hex(12)}"
     samples = generate(args.hostile, secret)
@@ -46,8 +47,10 @@ async def main() -> None:
             for s in samples
             if s.expect == "handled" or not any(x in t for t in s.tags for x in args.exclude)
         ]
-    with tempfile.TemporaryDirectory(prefix="svckit-fuzz-") as workdir:
-        outcome = await run_fuzz(samples, Path(workdir), settle_timeout=args.settle)
+    with tempfile.TemporaryDirectory(prefix="svckit-fuzz-") as scratch:
+        workdir = args.keep or Path(scratch)
+        workdir.mkdir(parents=True, exist_ok=True)
+        outcome = await run_fuzz(samples, workdir, settle_timeout=args.settle)
     failures = outcome.failures(secret)
     line = {
         "bench": "fuzz_worker",
