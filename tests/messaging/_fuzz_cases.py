@@ -135,6 +135,10 @@ def _values(secret: str) -> st.SearchStrategy[tuple[FieldValue, str]]:
         st.sampled_from([300, 5_000, 20_000]).map(
             lambda n: (("S", b"\xff\xfe" + b"v" * n), f"S-invalid-utf8-{n}")
         ),
+        # Text that made a backtracking redaction pattern take seconds (issue 9, item 1).
+        st.sampled_from([40, 230]).map(
+            lambda n: (("S", b"\xff" + b"passwordx" * n), f"S-redos-{n}")
+        ),
         st.integers(-(2**63), 2**63 - 1).map(lambda n: (("l", n), "int64")),
         st.integers(-(2**31), 2**31 - 1).map(lambda n: (("I", n), "int32")),
         _doubles.map(lambda d: (("d", d), f"double-{d!r}")),
@@ -174,9 +178,14 @@ def _header_entries(secret: str) -> st.SearchStrategy[tuple[bytes | str, FieldVa
             lambda kv: (kv[0][0], kv[1][0], kv[0][1] + "|" + kv[1][1])
         ),
         attempts.map(lambda v: ("x-svckit-attempt", v, f"attempt-{v[1]!r}"[:40])),
-        st.sampled_from([100, 10_000, 60_000]).map(
-            lambda n: ("x-request-id", ("S", "r" * n), f"request-id-{n}")
-        ),
+        st.sampled_from(
+            [
+                ("r" * 100, "100"),
+                ("r" * 10_000, "10000"),
+                ("r" * 60_000, "60000"),
+                ("passwordx" * 230, "redos"),
+            ]
+        ).map(lambda v: ("x-request-id", ("S", v[0]), f"request-id-{v[1]}")),
         st.sampled_from([0.3, 0.9, 1.0]).map(lambda f: ("x-huge", ("huge", f), f"huge-{f}")),
     )
 
