@@ -80,8 +80,10 @@ class Outcome:
         """What went wrong, by kind; each entry names the message and its tags."""
         found: dict[str, list[str]] = collections.defaultdict(list)
         for sample in self.accepted:
+            summary = [(x.error_type, x.delivery_count) for x in self.letters.get(sample.seq, [])]
+            seen = f" dead letters (error, delivery count): {summary}" if summary else ""
             for kind in self._message_failures(sample, secret):
-                found[kind].append(f"{sample.routing_key} {sample.tags}")
+                found[kind].append(f"{sample.routing_key} {sample.tags}{seen}")
         for seq, letters in self.letters.items():
             if seq is None or seq in self.refused:
                 found["dead letter of no published message"].extend(str(x) for x in letters)
