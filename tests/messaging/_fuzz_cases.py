@@ -136,7 +136,7 @@ def _values(secret: str) -> st.SearchStrategy[tuple[FieldValue, str]]:
             lambda n: (("S", b"\xff\xfe" + b"v" * n), f"S-invalid-utf8-{n}")
         ),
         # Text that made a backtracking redaction pattern take seconds (issue 9, item 1).
-        st.sampled_from([40, 230]).map(
+        st.sampled_from([40, 120]).map(
             lambda n: (("S", b"\xff" + b"passwordx" * n), f"S-redos-{n}")
         ),
         st.integers(-(2**63), 2**63 - 1).map(lambda n: (("l", n), "int64")),
@@ -183,7 +183,7 @@ def _header_entries(secret: str) -> st.SearchStrategy[tuple[bytes | str, FieldVa
                 ("r" * 100, "100"),
                 ("r" * 10_000, "10000"),
                 ("r" * 60_000, "60000"),
-                ("passwordx" * 230, "redos"),
+                ("id:" + "passwordx" * 120, "redos"),  # 3 s in the old pattern
             ]
         ).map(lambda v: ("x-request-id", ("S", v[0]), f"request-id-{v[1]}")),
         st.sampled_from([0.3, 0.9, 1.0]).map(lambda f: ("x-huge", ("huge", f), f"huge-{f}")),
