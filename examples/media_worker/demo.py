@@ -1,9 +1,9 @@
 """The media worker end to end on the embedded defaults, printing what happened.
 
 ``python -m examples.media_worker [--out DIR]`` starts the worker in this process on the
-embedded broker and cache, stores the bundled sample photo, asks for it to be
-processed, sends a damaged upload and a user sign-up along, and prints the statuses,
-the outputs, the notification and the analytics counters. With ``--out`` it also writes
+embedded broker, cache and content store, stores the bundled sample photo, asks for it
+to be processed, sends a damaged upload and a user sign-up along, and prints the
+statuses, the outputs, the notification and the analytics counters. With ``--out`` it also writes
 the thumbnail and the compressed copy there.
 """
 

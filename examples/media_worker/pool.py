@@ -12,14 +12,21 @@ service, and a batch took about a quarter longer on the loaded machine.
 
 Threads (``MEDIA_IMAGE_EXECUTOR=thread``) suit small images and tests: no start-up, no
 copies.
+
+No pool process outlives the service, in any phase: each is handed the service's pid when
+it starts, exits at once if that is no longer its parent (the service was killed while
+the pool started), asks Linux to kill it when its parent dies (``PR_SET_PDEATHSIG``),
+and, where that is not available, a thread checks every second.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 import time
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
@@ -44,6 +51,8 @@ _log = get_logger(__name__)
 
 #: Seconds between a pool process's checks that the service is still alive.
 _PARENT_CHECK_INTERVAL = 1.0
+#: prctl(2): the signal a process receives when its parent dies.
+_PR_SET_PDEATHSIG = 1
 
 
 class PoolCrashed(Exception):  # noqa: N818 - named for what happened
@@ -137,7 +146,9 @@ class ImagePool:
             self.workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_pool_process_setup,
-            initargs=(self.niceness,),
+            # The service's pid, read here: a process that read its parent's pid itself
+            # could read it after the service was killed, and watch the wrong process.
+            initargs=(self.niceness, os.getpid()),
         )
         loop = asyncio.get_running_loop()
         await asyncio.gather(*(loop.run_in_executor(executor, _ready) for _ in range(self.workers)))
@@ -156,7 +167,7 @@ def _ready() -> bool:
     return True
 
 
-def _pool_process_setup(niceness: int) -> None:
+def _pool_process_setup(niceness: int, service_pid: int) -> None:
     # Image work can wait a few milliseconds; the messages and health checks the event
     # loop serves should not.
     os.nice(niceness)
@@ -164,12 +175,31 @@ def _pool_process_setup(niceness: int) -> None:
     # the pool down; a pool process that died on the signal would fail them instead.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    # Nor may a pool process outlive a service that was killed outright.
-    parent = os.getppid()
-    threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
+    # Nor may a pool process outlive a service that was killed outright. From now on the
+    # kernel kills it with its parent (Linux); the check after covers a service that died
+    # before that, while this process started.
+    _die_with_parent()
+    if os.getppid() != service_pid:
+        os._exit(1)
+    threading.Thread(target=_exit_with, args=(service_pid,), daemon=True).start()
 
 
-def _exit_with(parent: int) -> None:
-    while os.getppid() == parent:
+def _die_with_parent() -> None:
+    """Ask Linux to SIGKILL this process when its parent dies; elsewhere, do nothing.
+
+    The parent here is the thread that started the process (the event loop's), which is
+    the service's main thread under ``svckit run``.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # no prctl: the watching thread is enough
+        return
+
+
+def _exit_with(service_pid: int) -> None:
+    while os.getppid() == service_pid:
         time.sleep(_PARENT_CHECK_INTERVAL)
     os._exit(1)

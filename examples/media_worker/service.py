@@ -1,8 +1,8 @@
 """`MediaWorker`: media processing, notifications and analytics, as consumers.
 
 Run it with ``svckit run examples.media_worker:MediaWorker``; on the embedded defaults
-it needs no infrastructure, with ``MEDIA_BUS_URL`` and ``MEDIA_CACHE_URL`` it runs on
-RabbitMQ and Redis.
+it needs no infrastructure, with ``MEDIA_BUS_URL``, ``MEDIA_CACHE_URL`` and
+``MEDIA_STORAGE_URL`` it runs on RabbitMQ and Redis (or a shared directory for content).
 """
 
 from __future__ import annotations
@@ -42,12 +42,14 @@ if TYPE_CHECKING:
     from svckit.core.resource import Resource
     from svckit.http import HttpClient
     from svckit.messaging import Bus
+    from svckit.storage import ContentStore
 
 __all__ = ["MediaWorker"]
 
 _log = get_logger(__name__)
 
-#: Failures of the worker itself (the cache, the bus) are retried; bad content is not.
+#: Failures of the worker itself (the content store, the bus) are retried; bad content is
+#: not.
 PROCESS_RETRY = RetryPolicy(attempts=4, initial_delay=1.0, max_delay=60.0)
 #: A webhook that is down gets a few minutes to come back.
 NOTIFY_RETRY = RetryPolicy(attempts=5, initial_delay=1.0, max_delay=120.0)
@@ -57,7 +59,8 @@ class MediaWorker(WorkerService):
     """Processes images, notifies users and counts every message.
 
     Attributes:
-        store: Originals, outputs and statuses (shared with producers and readers).
+        store: Originals, outputs and statuses in the content store (``storage``), which
+            producers and readers share.
         counters: The cache namespace of the analytics counters.
         images: The pool Pillow runs in, off the event loop.
         notifier: Where notifications go.
@@ -71,15 +74,16 @@ class MediaWorker(WorkerService):
         *,
         bus: Bus | None = None,
         cache: Cache | None = None,
+        storage: ContentStore | None = None,
         notifier: Notifier | None = None,
     ) -> None:
         """Create the worker; ``notifier`` replaces the one the settings choose."""
-        super().__init__(settings, bus=bus, cache=cache)
+        super().__init__(settings, bus=bus, cache=cache, storage=storage)
         s = self.settings
-        # One connection pool: the shared namespaces use the worker's cache backend.
-        backend = self.cache.backend
-        self.store = MediaStore(Cache(backend, namespace=s.storage_namespace), ttl=s.media_ttl)
-        self.counters = Cache(backend, namespace=s.analytics_namespace)
+        # The service opens and closes its content store; the media store is a view of it.
+        self.store = MediaStore(self.storage, prefix=s.storage_namespace, ttl=s.media_ttl)
+        # One connection pool: the shared counters use the worker's cache backend.
+        self.counters = Cache(self.cache.backend, namespace=s.analytics_namespace)
         self.images = ImagePool(s.image_workers, s.image_executor)
         self._webhook: HttpClient | None = None
         if notifier is None:
@@ -92,7 +96,7 @@ class MediaWorker(WorkerService):
         self.notifier = notifier
 
     def resources(self) -> Sequence[Resource]:
-        """The cache and the bus, the image pool, and the webhook client if there is one."""
+        """The chassis's resources, the image pool, and the webhook client if there is one."""
         extra: list[Resource] = [self.images]
         if self._webhook is not None:
             extra.append(self._webhook)

@@ -23,8 +23,8 @@ class MediaWorkerSettings(WorkerSettings):
 
     Attributes:
         service_name: Names the worker's queues (``media-worker.process_media``...).
-        storage_namespace: The cache namespace media and statuses live in; producers
-            and readers use the same one.
+        storage_namespace: The key prefix media and statuses live under in the content
+            store (``storage_url``); producers and readers use the same one.
         analytics_namespace: The cache namespace of the analytics counters.
         media_ttl: Seconds originals, outputs and statuses are kept.
         analytics_ttl: Seconds each hour's counters are kept.

@@ -1,8 +1,8 @@
-"""Media by reference: originals, outputs and statuses in a shared cache namespace.
+"""Media by reference: originals, outputs and statuses in the shared content store.
 
-Messages never carry media. A producer (the users API, the media bot) stores the original
-and publishes a `ProcessMedia` command naming it; the worker reads the original, stores
-its outputs next to it and keeps a status that any service can read::
+Messages never carry media. A producer (the users API, the media bot) puts the original
+in the content store and publishes a `ProcessMedia` command naming it; the worker reads
+the original, puts its outputs beside it and keeps a status that any service can read::
 
     store = MediaStore.from_url("redis://localhost:6379/0")
     async with store:
@@ -10,12 +10,16 @@ its outputs next to it and keeps a status that any service can read::
         ...
         status = await store.status(media_id)   # queued, processing, done or failed
 
-Keys, inside the store's namespace (``media`` by default), all with the store's TTL::
+Keys in the content store, under the store's prefix (``media`` by default), all with the
+store's TTL::
 
-    original:<media_id>     the uploaded bytes
-    thumbnail:<media_id>    JPEG thumbnail
-    compressed:<media_id>   full-size compressed JPEG
-    status:<media_id>       `MediaStatus` as JSON
+    media/original/<media_id>     the uploaded bytes
+    media/thumbnail/<media_id>    JPEG thumbnail
+    media/compressed/<media_id>   full-size compressed JPEG
+    media/status/<media_id>       `MediaStatus` as JSON
+
+The statuses live beside the content rather than in the cache: they are written and read
+with it, by the same services, and must outlive a cache eviction as long as the content.
 """
 
 from __future__ import annotations
@@ -24,30 +28,33 @@ import re
 import uuid
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 from pydantic import BaseModel, ConfigDict
 
-from examples.media_worker.cached import CacheResource
 from examples.media_worker.messages import (
     MEDIA_ID_PATTERN,
     FailureCode,
     ImageMetadata,
     ProcessMedia,
 )
-from svckit.cache import Cache
+from svckit.storage import ContentStore
 
 if TYPE_CHECKING:
+    from types import TracebackType
+
     from pydantic import SecretStr
 
+    from svckit.core.health import Health
     from svckit.messaging import Bus
 
-__all__ = ["DEFAULT_NAMESPACE", "MediaState", "MediaStatus", "MediaStore", "submit"]
+__all__ = ["DEFAULT_PREFIX", "MediaState", "MediaStatus", "MediaStore", "submit"]
 
-#: The cache namespace media lives in unless a service chooses another.
-DEFAULT_NAMESPACE = "media"
+#: The key prefix media lives under unless a service chooses another.
+DEFAULT_PREFIX = "media"
 
 _MEDIA_ID = re.compile(MEDIA_ID_PATTERN)
+_SEGMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
 class MediaState(StrEnum):
@@ -85,72 +92,105 @@ class MediaStatus(BaseModel):
     metadata: ImageMetadata | None = None
 
 
-class MediaStore(CacheResource):
-    """Media and statuses in a cache; a resource a service opens with its others.
+class MediaStore:
+    """Media and statuses in a content store; a resource a service may open with its others.
+
+    A service that already holds the content store (every svckit service does, as
+    ``service.storage``) wraps it and leaves opening and closing to the service; a
+    producer of its own makes one with `from_url` and opens it.
 
     Attributes:
         name: The resource's name in health reports.
-        cache: Where the bytes live.
+        content: Where the bytes live.
+        prefix: Put in front of every key.
         ttl: Seconds every stored item lives.
     """
 
-    def __init__(self, cache: Cache, *, ttl: float = 24 * 3600, name: str = "media") -> None:
-        """Keep media in ``cache`` for ``ttl`` seconds."""
+    def __init__(
+        self,
+        content: ContentStore,
+        *,
+        prefix: str = DEFAULT_PREFIX,
+        ttl: float = 24 * 3600,
+        name: str = "media",
+    ) -> None:
+        """Keep media in ``content`` under ``prefix`` for ``ttl`` seconds."""
         if ttl <= 0:
             raise ValueError("ttl must be positive")
-        super().__init__(cache, name=name)
+        if not all(_SEGMENT.fullmatch(part) for part in prefix.split("/")):
+            raise ValueError("a media prefix is letters, digits, '_', '.', '-', in '/' parts")
+        self.content = content
+        self.prefix = prefix
         self.ttl = ttl
+        self.name = name
 
     @classmethod
     def from_url(
         cls,
         url: str | SecretStr,
         *,
-        namespace: str = DEFAULT_NAMESPACE,
+        prefix: str = DEFAULT_PREFIX,
         ttl: float = 24 * 3600,
     ) -> MediaStore:
-        """A store on the cache that ``url`` names (``memory://`` or ``redis://...``)."""
-        return cls(Cache.from_url(url, namespace=namespace), ttl=ttl)
+        """A store on the content store that ``url`` names (``memory://``, ``redis://``...)."""
+        return cls(ContentStore.from_url(url), prefix=prefix, ttl=ttl)
+
+    # ------------------------------------------------------------------ Resource
+
+    async def __aenter__(self) -> Self:
+        """Open the content store."""
+        await self.content.__aenter__()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Close the content store."""
+        await self.content.__aexit__(exc_type, exc, tb)
+
+    async def health(self) -> Health:
+        """The content store's health."""
+        return await self.content.health()
 
     # ------------------------------------------------------------------ keys
 
-    @staticmethod
-    def original_key(media_id: str) -> str:
+    def original_key(self, media_id: str) -> str:
         """The key of the original."""
-        return f"original:{_checked(media_id)}"
+        return f"{self.prefix}/original/{_checked(media_id)}"
 
-    @staticmethod
-    def thumbnail_key(media_id: str) -> str:
+    def thumbnail_key(self, media_id: str) -> str:
         """The key of the thumbnail."""
-        return f"thumbnail:{_checked(media_id)}"
+        return f"{self.prefix}/thumbnail/{_checked(media_id)}"
 
-    @staticmethod
-    def compressed_key(media_id: str) -> str:
+    def compressed_key(self, media_id: str) -> str:
         """The key of the compressed copy."""
-        return f"compressed:{_checked(media_id)}"
+        return f"{self.prefix}/compressed/{_checked(media_id)}"
 
-    @staticmethod
-    def status_key(media_id: str) -> str:
+    def status_key(self, media_id: str) -> str:
         """The key of the status."""
-        return f"status:{_checked(media_id)}"
+        return f"{self.prefix}/status/{_checked(media_id)}"
 
     # ------------------------------------------------------------------ reading
 
     async def original(self, media_id: str) -> bytes | None:
         """The original's bytes, or None if it was never stored or has expired."""
-        return await self.cache.get(self.original_key(media_id), bytes)
+        return await self.content.get(self.original_key(media_id))
 
     async def thumbnail(self, media_id: str) -> bytes | None:
         """The JPEG thumbnail, or None if there is none (yet)."""
-        return await self.cache.get(self.thumbnail_key(media_id), bytes)
+        return await self.content.get(self.thumbnail_key(media_id))
 
     async def compressed(self, media_id: str) -> bytes | None:
         """The compressed JPEG copy, or None if there is none (yet)."""
-        return await self.cache.get(self.compressed_key(media_id), bytes)
+        return await self.content.get(self.compressed_key(media_id))
 
     async def status(self, media_id: str) -> MediaStatus | None:
         """The media's status, or None if the store knows nothing of it."""
-        return await self.cache.get(self.status_key(media_id), MediaStatus)
+        raw = await self.content.get(self.status_key(media_id))
+        return None if raw is None else MediaStatus.model_validate_json(raw)
 
     # ------------------------------------------------------------------ writing
 
@@ -159,9 +199,12 @@ class MediaStore(CacheResource):
 
         Returns:
             The media id (a new one unless given).
+
+        Raises:
+            ContentTooLargeError: ``data`` is over the content store's ``max_size``.
         """
         media_id = media_id or uuid.uuid4().hex
-        await self.cache.set(self.original_key(media_id), data, ttl=self.ttl)
+        await self.content.put(self.original_key(media_id), data, ttl=self.ttl)
         await self._set_status(media_id, MediaState.QUEUED)
         return media_id
 
@@ -178,8 +221,8 @@ class MediaStore(CacheResource):
         metadata: ImageMetadata,
     ) -> MediaStatus:
         """Store the outputs, then mark the media done (so done means readable)."""
-        await self.cache.set(self.thumbnail_key(media_id), thumbnail, ttl=self.ttl)
-        await self.cache.set(self.compressed_key(media_id), compressed, ttl=self.ttl)
+        await self.content.put(self.thumbnail_key(media_id), thumbnail, ttl=self.ttl)
+        await self.content.put(self.compressed_key(media_id), compressed, ttl=self.ttl)
         return await self._set_status(
             media_id,
             MediaState.DONE,
@@ -194,7 +237,9 @@ class MediaStore(CacheResource):
 
     async def _set_status(self, media_id: str, state: MediaState, **fields: Any) -> MediaStatus:
         status = MediaStatus(media_id=media_id, state=state, updated_at=datetime.now(UTC), **fields)
-        await self.cache.set(self.status_key(media_id), status, ttl=self.ttl)
+        await self.content.put(
+            self.status_key(media_id), status.model_dump_json().encode(), ttl=self.ttl
+        )
         return status
 
 

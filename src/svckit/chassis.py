@@ -1,14 +1,15 @@
-"""What every kind of service holds: a cache, a bus with its consumers, and their wiring.
+"""What every kind of service holds: a cache, a content store, a bus with its consumers.
 
 `ChassisService` is the common base of `WorkerService`, `ApiService` and `BotService`. It
-opens the cache, then the bus (whose idempotency inbox lives in the cache, so that every
-process of a service shares it), and turns the subclass's consumers into intakes:
+opens the cache, the content store, then the bus (whose idempotency inbox lives in the
+cache, so that every process of a service shares it), and turns the subclass's consumers
+into intakes:
 
 - methods marked with `svckit.messaging.consumer`;
 - functions in the `ConsumerRouter` objects listed in ``routers``.
 
 A handler's keyword-only parameters are filled from the service by name (``bus``,
-``cache``, ``settings``, ``service`` or any other attribute).
+``cache``, ``storage``, ``settings``, ``service`` or any other attribute).
 """
 
 from __future__ import annotations
@@ -19,9 +20,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from svckit.cache import Cache
 from svckit.core.service import Service
+from svckit.core.settings import describe_url
 from svckit.messaging import Bus, KeyValueInbox
+from svckit.messaging.bus import transport_for_url
 from svckit.messaging.consumer import spec_of
 from svckit.messaging.router import ConsumerRouter, inject
+from svckit.storage import ContentStore
 
 if TYPE_CHECKING:
     from svckit.core.resource import Resource
@@ -33,10 +37,12 @@ __all__ = ["ChassisService"]
 
 
 class ChassisService(Service):
-    """A service with a cache, a message bus and consumers.
+    """A service with a cache, a content store, a message bus and consumers.
 
     Attributes:
         cache: The cache resource (``settings.cache_url``), namespaced by service name.
+        storage: The content store (``settings.storage_url``), shared by every service
+            on that URL and not namespaced: its keys carry their own prefix.
         bus: The message bus (``settings.bus_url``).
         routers: Consumer routers whose consumers this service runs.
     """
@@ -49,29 +55,46 @@ class ChassisService(Service):
         *,
         bus: Bus | None = None,
         cache: Cache | None = None,
+        storage: ContentStore | None = None,
     ) -> None:
-        """Create the cache and the bus from the settings and add the consumers.
+        """Create the cache, the content store and the bus from the settings; add consumers.
 
         Args:
             settings: The service's settings (read from the environment by default).
             bus: A bus to use instead of one made from ``settings.bus_url``.
             cache: A cache to use instead of one made from ``settings.cache_url``.
+            storage: A content store to use instead of one made from
+                ``settings.storage_url``.
         """
         super().__init__(settings)
-        self.cache = (
-            cache
-            if cache is not None
-            else Cache.from_url(self.settings.cache_url, namespace=self.name)
-        )
-        self.bus = (
-            bus
-            if bus is not None
-            else Bus(
-                self.settings.bus_url.get_secret_value(),
+        # Where each resource made from the settings connects, for error messages.
+        self._addresses: dict[int, str] = {}
+        if cache is None:
+            cache = Cache.from_url(self.settings.cache_url, namespace=self.name)
+            self._addresses[id(cache)] = self.settings.cache_url.get_secret_value()
+        self.cache = cache
+        if storage is None:
+            storage = ContentStore.from_url(
+                self.settings.storage_url,
+                max_size=self.settings.storage_max_size,
+                ttl=self.settings.storage_ttl,
+            )
+            self._addresses[id(storage)] = self.settings.storage_url.get_secret_value()
+        self.storage = storage
+        if bus is None:
+            url = self.settings.bus_url.get_secret_value()
+            bus = Bus(
+                url,
                 service=self.name,
                 inbox=KeyValueInbox(self.cache),
+                transport=transport_for_url(
+                    url,
+                    service=self.name,
+                    connect_timeout=self.settings.bus_connect_timeout,
+                ),
             )
-        )
+            self._addresses[id(bus)] = url
+        self.bus = bus
         for name, function in _consumer_methods(type(self)):
             spec = spec_of(function)
             self.bus.add_consumer(inject(getattr(self, name), self), spec)
@@ -80,8 +103,14 @@ class ChassisService(Service):
                 self.bus.add_consumer(inject(handler, self), spec)
 
     def resources(self) -> Sequence[Resource]:
-        """The cache, then the bus (closed in reverse: the bus first)."""
-        return [*super().resources(), self.cache, self.bus]
+        """The cache, the content store, then the bus (closed in reverse: the bus first)."""
+        return [*super().resources(), self.cache, self.storage, self.bus]
+
+    def describe_resource(self, resource: Resource) -> str:
+        """The resource's name, with where it connects when that came from the settings."""
+        address = self._addresses.get(id(resource))
+        described = super().describe_resource(resource)
+        return described if address is None else f"{described} ({describe_url(address)})"
 
     def intakes(self) -> Sequence[Intake]:
         """The consumers."""

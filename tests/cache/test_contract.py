@@ -237,3 +237,26 @@ async def test_health_is_up(cache: Cache) -> None:
     health = await cache.health()
     assert health.status is HealthStatus.UP
     assert health.detail.startswith(("memory", "redis at 127.0.0.1:6379"))
+
+
+async def test_extend_renews_only_the_holders_value(cache: Cache, eventually: Eventually) -> None:
+    assert await cache.add("lease", "mine", ttl=0.3)
+    assert not await cache.extend("lease", "theirs", ttl=30)
+    assert await cache.extend("lease", "mine", ttl=30)
+    assert not await cache.extend("missing", "mine", ttl=30)
+    assert await cache.add("control", "mine", ttl=0.3)
+
+    async def control_expired() -> bool:
+        return await cache.get("control", str) is None
+
+    await eventually(control_expired, what="the unextended value to expire")
+    assert await cache.get("lease", str) == "mine"
+
+
+async def test_release_deletes_only_the_holders_value(cache: Cache) -> None:
+    assert await cache.add("lease", "mine", ttl=30, pin=True)
+    assert not await cache.release("lease", "theirs")
+    assert await cache.get("lease", str) == "mine"
+    assert await cache.release("lease", "mine")
+    assert await cache.get("lease", str) is None
+    assert not await cache.release("lease", "mine")

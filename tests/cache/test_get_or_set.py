@@ -74,8 +74,8 @@ async def test_misses_in_two_processes_load_once(new_cache: NewCache) -> None:
     follower_waits = asyncio.Event()
     add = second.backend.add
 
-    async def watched_add(key: str, value: bytes, ttl: float | None) -> bool:
-        added = await add(key, value, ttl)
+    async def watched_add(key: str, value: bytes, ttl: float | None, *, pin: bool = False) -> bool:
+        added = await add(key, value, ttl, pin=pin)
         if key.endswith("lock:profile:1") and not added:
             follower_waits.set()
         return added

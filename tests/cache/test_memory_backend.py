@@ -129,3 +129,50 @@ async def test_closing_drops_everything() -> None:
     async with cache_on(backend) as cache:
         await cache.set("k", "v")
     assert len(backend) == 0
+
+
+async def test_pinned_entries_are_not_evicted_and_leave_at_their_ttl(clock: FakeClock) -> None:
+    backend = MemoryBackend(max_size=3, clock=clock)
+    cache = cache_on(backend)
+    await cache.set("done", "done", ttl=60, pin=True)
+    assert await cache.add("lease", "holder", ttl=10, pin=True)
+    for n in range(50):
+        await cache.set(f"v{n}", n)
+    assert await cache.get("v0", int) is None  # plain values are still bounded
+    assert await cache.get("done", str) == "done"
+    assert await cache.get("lease", str) == "holder"
+    clock.advance(10)
+    assert await cache.get("lease", str) is None
+    assert await cache.get("done", str) == "done"
+    clock.advance(50)
+    assert await cache.get("done", str) is None
+
+
+async def test_expired_pinned_entries_are_swept_as_they_accumulate(clock: FakeClock) -> None:
+    backend = MemoryBackend(max_size=10, clock=clock)
+    cache = cache_on(backend)
+    for n in range(1000):
+        await cache.set(f"p{n}", n, ttl=1, pin=True)
+        clock.advance(0.1)
+    # Only the ones still live (about ten) and at most one sweep's worth of expired ones.
+    assert len(backend) <= 128
+
+
+async def test_a_pinned_entry_needs_a_ttl() -> None:
+    cache = cache_on(MemoryBackend())
+    with pytest.raises(ValueError, match="needs a TTL"):
+        await cache.set("k", "v", pin=True)
+
+
+async def test_an_extended_pinned_entry_stays_pinned(clock: FakeClock) -> None:
+    backend = MemoryBackend(max_size=2, clock=clock)
+    cache = cache_on(backend)
+    assert await cache.add("lease", "me", ttl=5, pin=True)
+    clock.advance(4)
+    assert await cache.extend("lease", "me", ttl=5)
+    for n in range(10):
+        await cache.set(f"v{n}", n)
+    clock.advance(4)
+    assert await cache.get("lease", str) == "me"
+    assert await cache.release("lease", "me")
+    assert await cache.get("lease", str) is None

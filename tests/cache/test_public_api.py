@@ -70,9 +70,10 @@ def test_the_backends_implement_the_protocol() -> None:
 
 async def test_the_messaging_inbox_runs_on_the_cache(cache: Cache) -> None:
     inbox: IdempotencyStore = KeyValueInbox(cache, prefix="inbox")
-    assert await inbox.begin("msg-1", lease=30) == "new"
-    assert await inbox.begin("msg-1", lease=30) == "busy"
-    await inbox.release("msg-1")  # the handler failed
-    assert await inbox.begin("msg-1", lease=30) == "new"
+    assert await inbox.begin("msg-1", lease=30, holder="a") == "new"
+    assert await inbox.begin("msg-1", lease=30, holder="b") == "busy"
+    assert await inbox.renew("msg-1", lease=30, holder="a")  # the handler runs on
+    await inbox.release("msg-1", holder="a")  # the handler failed
+    assert await inbox.begin("msg-1", lease=30, holder="c") == "new"
     await inbox.complete("msg-1", ttl=60)
-    assert await inbox.begin("msg-1", lease=30) == "done"
+    assert await inbox.begin("msg-1", lease=30, holder="d") == "done"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -123,9 +123,26 @@ def test_the_broker_url_can_come_from_a_services_settings(
     assert "cannot import module" in capsys.readouterr().err
 
 
-def test_the_embedded_broker_is_refused_with_a_hint(capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_embedded_broker_is_refused_with_a_hint(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["dlq", "--url", "memory://", "list", "some.queue"]) == 2
-    assert "SVCKIT_BUS_URL" in capsys.readouterr().err
+    assert "give --url a RabbitMQ URL" in capsys.readouterr().err
+    monkeypatch.delenv("SVCKIT_BUS_URL", raising=False)
+    assert main(["dlq", "list", "some.queue"]) == 2
+    assert "set SVCKIT_BUS_URL (or --url)" in capsys.readouterr().err
+
+
+def test_a_services_own_bus_variable_is_named(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The service reads THUMBS_BUS_URL: the hint names it, not SVCKIT_BUS_URL.
+    monkeypatch.delenv("THUMBS_BUS_URL", raising=False)
+    target = "tests.worker.sample_services:Thumbnails"
+    assert main(["dlq", "list", "some.queue", "--service", target]) == 2
+    err = capsys.readouterr().err
+    assert "set THUMBS_BUS_URL (or --url)" in err
+    assert "SVCKIT_BUS_URL" not in err
 
 
 @pytest.mark.rabbitmq
@@ -133,3 +150,68 @@ def test_show_of_an_unknown_id_fails(capsys: pytest.CaptureFixture[str]) -> None
     queue = f"cli-missing-{uuid.uuid4().hex[:8]}"
     assert main(["dlq", "--url", AMQP_URL, "show", queue, "nope"]) == 1
     assert f"no queue '{queue}.dlq'" in capsys.readouterr().err
+
+
+async def _foreign_dead_letter(queue: str) -> None:
+    import aiormq  # noqa: PLC0415 - only for the RabbitMQ side
+    from pamqp import commands as spec  # noqa: PLC0415
+
+    from svckit.messaging.transport import QueueSpec  # noqa: PLC0415
+    from tests.messaging.test_poison_contract import _foreign_encoder  # noqa: PLC0415
+
+    transport = AmqpTransport(AMQP_URL)
+    await transport.connect()
+    try:
+        await transport.declare_queue(QueueSpec(name=queue, exchange="amq.topic", patterns=()))
+    finally:
+        await transport.close()
+    connection = await aiormq.connect(AMQP_URL)
+    try:
+        channel = await connection.channel()
+        headers: dict[str, Any] = {
+            "x-svckit-attempt": "garbage",
+            "x-svckit-error-type": b"\xff\x1b[31m",
+            "x-svckit-error-message": "line one\x1b[2J\nline two",
+            "x-death": "odd",
+            "x-double": 1e300,
+            "x-nested": {"a": [b"\xfe", 1.5]},
+        }
+        with _foreign_encoder():
+            await channel.basic_publish(
+                b"[" * 100_000,
+                routing_key=f"{queue}.dlq",
+                properties=spec.Basic.Properties(headers=headers, message_id="foreign-1"),
+            )
+    finally:
+        await connection.close()
+
+
+@pytest.mark.rabbitmq
+def test_a_foreign_dead_letter_is_listed_and_shown(capsys: pytest.CaptureFixture[str]) -> None:
+    queue = f"cli-foreign-{uuid.uuid4().hex[:8]}"
+    asyncio.run(_foreign_dead_letter(queue))
+    try:
+        assert main(["dlq", "--url", AMQP_URL, "list", queue]) == 0
+        table = capsys.readouterr().out
+        assert "foreign-1" in table
+        assert "\x1b" not in table  # escape codes from the wire are shown, not run
+        assert main(["dlq", "--url", AMQP_URL, "list", queue, "--json"]) == 0
+        [row] = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+        assert row["attempt"] == 1
+        assert main(["dlq", "--url", AMQP_URL, "show", queue, "foreign-1"]) == 0
+        shown = json.loads(capsys.readouterr().out)
+        assert shown["headers"]["x-nested"] == {"a": ["\\xfe", 1.5]}
+        assert shown["body"].startswith("[[[")
+        assert _count(queue) == 1
+    finally:
+        asyncio.run(_delete_queues(queue))
+
+
+async def _delete_queues(queue: str) -> None:
+    import aio_pika  # noqa: PLC0415
+
+    connection = await aio_pika.connect(AMQP_URL)
+    async with connection:
+        for name in (queue, f"{queue}.dlq"):
+            channel = await connection.channel()
+            await channel.queue_delete(name)

@@ -56,6 +56,9 @@ def test_tree_matches_the_drawing() -> None:
     assert issubclass(errors.DecodeError, errors.MessagingError)
     assert not issubclass(errors.CacheError, errors.MessagingError)
     assert not issubclass(errors.ConfigurationError, ValueError)
+    assert issubclass(errors.ContentTooLargeError, errors.StorageError)
+    assert issubclass(errors.InvalidKeyError, errors.StorageError)
+    assert issubclass(errors.InvalidKeyError, ValueError)
 
 
 def test_missing_extra_error_is_an_import_error_with_the_pip_hint() -> None:

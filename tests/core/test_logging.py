@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import io
 import json
@@ -10,13 +11,25 @@ import threading
 from typing import Any
 
 import pytest
+import structlog
 from hypothesis import given
 from hypothesis import strategies as st
 from opentelemetry.sdk.trace import TracerProvider
 from pydantic import SecretStr
 
 from svckit.core import logging as svckit_logging
-from svckit.core.logging import NOISY_LOGGERS, bind_context, configure_logging, get_logger
+from svckit.core._redact import FIELD_LIMIT, TRACEBACK_LIMIT, bound_text
+from svckit.core.logging import (
+    CONTEXT_LIMIT,
+    NOISY_LOGGERS,
+    bind,
+    bind_context,
+    bound,
+    configure_logging,
+    current_request_id,
+    get_logger,
+    unbind,
+)
 from svckit.core.settings import ServiceSettings
 
 # Every test here configures logging: leave the process as this module found it.
@@ -104,6 +117,7 @@ def test_console_format_is_readable_text(capsys: pytest.CaptureFixture[str]) -> 
                 "environment": "production",
                 "bus_url": "amqp://app:pw@rabbit/",
                 "cache_url": "redis://cache:6379/0",
+                "storage_url": "redis://cache:6379/0",
             },
             True,
         ),
@@ -354,3 +368,116 @@ def test_random_secrets_never_reach_the_output(key: str, secret: str, password: 
     assert json.dumps(secret) not in output
     assert password not in output
     assert output.count("***") == 4
+
+
+# ---------------------------------------------------------------- one log context
+
+
+def test_an_id_bound_the_structlog_way_is_the_current_request_id(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    configure_logging(settings())
+    tokens = structlog.contextvars.bind_contextvars(request_id="from-structlog")
+    try:
+        assert current_request_id() == "from-structlog"
+        assert bound()["request_id"] == "from-structlog"
+        get_logger("x").info("one")
+    finally:
+        structlog.contextvars.reset_contextvars(**tokens)
+    assert current_request_id() is None
+    assert one_line(capsys)["request_id"] == "from-structlog"
+
+
+def test_what_bind_binds_structlog_sees_and_unbind_restores() -> None:
+    outer = bind(request_id="outer", message_id="m-1")
+    inner = bind(request_id="inner")
+    assert structlog.contextvars.get_contextvars() == {"request_id": "inner", "message_id": "m-1"}
+    unbind(inner)
+    assert current_request_id() == "outer"
+    unbind(outer)
+    assert "request_id" not in structlog.contextvars.get_contextvars()
+    assert current_request_id() is None
+
+
+async def test_a_bound_context_follows_the_task_and_stays_in_it() -> None:
+    seen: list[str | None] = []
+
+    async def child() -> None:
+        seen.append(current_request_id())
+        bind(request_id="child's own")
+
+    with bind_context(request_id="parent"):
+        await asyncio.create_task(child())
+        assert current_request_id() == "parent"
+    assert seen == ["parent"]
+
+
+# ---------------------------------------------------------------- bounded values
+
+PLANTED = "Zq-planted-8c1f"
+
+
+def test_a_huge_bound_request_id_is_cut_on_every_line(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging(settings())
+    huge = "r" * 60_000
+    with bind_context(request_id=huge):
+        assert current_request_id() == bound_text(huge, CONTEXT_LIMIT)
+        for _ in range(3):
+            get_logger("x").info("handled")
+    lines = json_lines(capsys.readouterr().err)
+    assert [line["request_id"] for line in lines] == [bound_text(huge, CONTEXT_LIMIT)] * 3
+
+
+def test_an_id_bound_the_structlog_way_is_cut_too(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging(settings())
+    with structlog.contextvars.bound_contextvars(request_id="r" * 60_000):
+        get_logger("x").info("handled")
+    assert len(one_line(capsys)["request_id"]) < FIELD_LIMIT + 20
+
+
+def test_every_value_and_the_traceback_are_bounded(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging(settings())
+    huge = "e" * 100_000
+
+    def fail() -> None:
+        raise ValueError(huge)
+
+    try:
+        fail()
+    except ValueError:
+        get_logger("x").exception(huge, error=huge, items=[huge] * 1000)
+    logging.getLogger("lib").warning("lib says %s", huge)
+
+    captured = capsys.readouterr().err
+    ours, theirs = json_lines(captured)
+    assert len(ours["event"]) < FIELD_LIMIT + 20
+    assert len(ours["error"]) < FIELD_LIMIT + 20
+    assert len(ours["items"]) == 101
+    assert ours["exception"].startswith("[+")
+    assert ours["exception"].endswith("e" * 100)
+    assert len(ours["exception"]) < TRACEBACK_LIMIT + 20
+    assert len(theirs["event"]) < FIELD_LIMIT + 20
+    assert len(captured) < 2 * (TRACEBACK_LIMIT + 102 * (FIELD_LIMIT + 20))
+
+
+def test_a_planted_header_secret_never_reaches_the_log(capsys: pytest.CaptureFixture[str]) -> None:
+    pamqp_encode = pytest.importorskip("pamqp.encode")
+
+    class Odd:
+        def __repr__(self) -> str:
+            return f"Odd({PLANTED})"
+
+    configure_logging(settings())
+    log = get_logger("x")
+    headers = {"x-api-key": PLANTED, "accept": "json"}
+    log.warning("got", headers=headers, text=f"x-api-key={PLANTED}", pairs=list(headers.items()))
+    try:
+        pamqp_encode.field_table({"headers": {"x-api-key": Odd()}})
+    except TypeError as exc:
+        log.exception("could not publish", error=str(exc))
+        logging.getLogger("aiormq").exception("encode failed: %s", exc)  # noqa: TRY401 - as a library would
+
+    captured = capsys.readouterr().err
+    assert len(json_lines(captured)) == 3
+    assert "x-api-key" in captured
+    assert PLANTED not in captured

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from pydantic import SecretStr, ValidationError
 from pydantic_settings import SettingsConfigDict
 
 from svckit import ConfigurationError, Environment, ServiceSettings
+from svckit.core.settings import describe_url
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -143,7 +144,7 @@ def test_production_refuses_embedded_backends_and_default_secrets(
         UsersSettings()
 
     message = str(caught.value)
-    for variable in ("USERS_BUS_URL", "USERS_CACHE_URL", "USERS_JWT_SECRET"):
+    for variable in ("USERS_BUS_URL", "USERS_CACHE_URL", "USERS_STORAGE_URL", "USERS_JWT_SECRET"):
         assert variable in message
     assert JWT_DEFAULT not in message
 
@@ -183,8 +184,10 @@ def test_production_refusal_message_never_carries_a_secret() -> None:
 
 def test_production_starts_with_real_backends_and_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("USERS_ENVIRONMENT", "production")
+    monkeypatch.setenv("USERS_SERVICE_NAME", "users")
     monkeypatch.setenv("USERS_BUS_URL", AMQP_URL)
     monkeypatch.setenv("USERS_CACHE_URL", REDIS_URL)
+    monkeypatch.setenv("USERS_STORAGE_URL", REDIS_URL)
     monkeypatch.setenv("USERS_JWT_SECRET", JWT_REAL)
 
     settings = UsersSettings()
@@ -209,3 +212,94 @@ def test_other_environments_accept_embedded_backends_and_default_secrets(
     assert settings.environment == environment
     assert not settings.is_production
     assert settings.bus_url.get_secret_value() == "memory://"
+
+
+def test_production_refuses_the_default_service_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Two services left at the default would share queues and a cache namespace.
+    monkeypatch.setenv("USERS_ENVIRONMENT", "production")
+    monkeypatch.setenv("USERS_BUS_URL", AMQP_URL)
+    monkeypatch.setenv("USERS_CACHE_URL", REDIS_URL)
+    monkeypatch.setenv("USERS_STORAGE_URL", REDIS_URL)
+    monkeypatch.setenv("USERS_JWT_SECRET", JWT_REAL)
+
+    with pytest.raises(ConfigurationError, match="USERS_SERVICE_NAME is the default 'svckit'"):
+        UsersSettings()
+
+    monkeypatch.setenv("USERS_SERVICE_NAME", "users")
+    assert UsersSettings().service_name == "users"
+
+
+def test_a_subclass_default_name_is_accepted_in_production() -> None:
+    class Named(ServiceSettings):
+        service_name: str = "billing"
+
+    settings = Named(
+        environment=Environment.PRODUCTION,
+        bus_url=SecretStr(AMQP_URL),
+        cache_url=SecretStr(REDIS_URL),
+        storage_url=SecretStr(REDIS_URL),
+    )
+    assert settings.service_name == "billing"
+
+
+@pytest.mark.parametrize(
+    ("field", "url", "message"),
+    [
+        ("bus_url", "rabbit://svc:hunter2@rabbit.internal/", "unsupported bus URL scheme 'rabbit'"),
+        ("bus_url", "svc:hunter2@rabbit.internal", "not a bus URL"),
+        ("bus_url", "AMQP://svc:hunter2@rabbit.internal/", "unsupported bus URL scheme 'AMQP'"),
+        ("bus_url", "amqp://svc:hunter2@/vhost", "names no host"),
+        ("bus_url", "amqp://svc:hunter2@rabbit.internal:99999/", "invalid port"),
+        ("cache_url", "memcached://:hunter2@cache.internal", "unsupported cache URL scheme"),
+        ("cache_url", "redis://:hunter2@cache.internal:port/0", "invalid port"),
+        ("storage_url", "s3://key:hunter2@bucket", "unsupported storage URL scheme 's3'"),
+    ],
+)
+def test_a_url_no_backend_reads_fails_validation_without_echoing_it(
+    field: str, url: str, message: str
+) -> None:
+    options: dict[str, Any] = {field: SecretStr(url)}
+    with pytest.raises(ValidationError) as caught:
+        ServiceSettings(**options)
+
+    text = str(caught.value)
+    assert message in text
+    assert field in text
+    assert "hunter2" not in text
+    assert "rabbit.internal" not in text
+    assert "cache.internal" not in text
+
+
+@pytest.mark.parametrize(
+    ("field", "url"),
+    [
+        ("bus_url", "memory://"),
+        ("bus_url", "memory://tests"),
+        ("bus_url", "amqp://guest:guest@127.0.0.1:5672/"),
+        ("bus_url", "amqps://rabbit.internal/prod"),
+        ("cache_url", "memory://?max_size=10"),
+        ("cache_url", "redis://127.0.0.1:6379/0"),
+        ("cache_url", "rediss://:pw@[::1]:6380"),
+    ],
+)
+def test_urls_a_backend_reads_are_accepted(field: str, url: str) -> None:
+    options: dict[str, Any] = {field: SecretStr(url)}
+    settings = ServiceSettings(**options)
+    assert getattr(settings, field).get_secret_value() == url
+
+
+def test_the_broker_connect_timeout_is_a_positive_number_of_seconds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert ServiceSettings().bus_connect_timeout == 10
+    monkeypatch.setenv("SVCKIT_BUS_CONNECT_TIMEOUT", "2.5")
+    assert ServiceSettings().bus_connect_timeout == 2.5
+    with pytest.raises(ValidationError):
+        ServiceSettings(bus_connect_timeout=0)
+
+
+def test_describe_url_keeps_scheme_host_port_and_path_only() -> None:
+    assert describe_url("amqp://guest:hunter2@rabbit:5672/prod") == "amqp://rabbit:5672/prod"
+    assert describe_url("redis://:hunter2@[::1]/0") == "redis://[::1]/0"
+    assert describe_url("memory://") == "memory://"
+    assert "hunter2" not in describe_url("amqp://u:hunter2@host:notaport/")

@@ -1,4 +1,4 @@
-"""Tracing and metrics: spans, W3C context across headers, instruments made once."""
+"""Tracing and metrics: spans, trace context across headers, instruments made once."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import StatusCode
 
 import svckit
+from svckit.core._redact import FIELD_LIMIT, TRACEBACK_LIMIT
 from svckit.core.telemetry import (
     ERROR_TYPE,
     INSTRUMENTATION_SCOPE,
@@ -251,6 +252,26 @@ def test_a_failure_is_recorded_redacted_with_error_status(
     assert attributes["exception.message"] == "cannot reach amqp://app:***@rabbit/"
     assert "in connect" in str(attributes["exception.stacktrace"])
     assert "hunter2" not in str(attributes)
+
+
+def test_a_huge_failure_is_recorded_bounded(
+    tracer: trace.Tracer, exporter: InMemorySpanExporter
+) -> None:
+    huge = "x-api-key=Zq-planted " + "e" * 100_000
+
+    def fail() -> None:
+        raise ValueError(huge)
+
+    with pytest.raises(ValueError, match="x-api-key"), start_span(tracer, "work"):
+        fail()
+
+    span = finished(exporter, "work")
+    (event,) = span.events
+    attributes = dict(event.attributes or {})
+    assert len(str(attributes["exception.message"])) < FIELD_LIMIT + 20
+    assert len(str(attributes["exception.stacktrace"])) < TRACEBACK_LIMIT + 20
+    assert len(span.status.description or "") < FIELD_LIMIT + 40
+    assert "Zq-planted" not in str(attributes)
 
 
 def test_error_type_names_the_module_of_non_builtin_errors(

@@ -141,7 +141,7 @@ async def test_first_service_serves_until_stopped(tmp_path: Path, signum: signal
             await process.communicate()
 
     assert (status, report["ready"], report["state"]) == (200, True, "running")
-    assert set(report["checks"]) == {"cache", "bus"}
+    assert set(report["checks"]) == {"cache", "storage", "bus"}
     assert process.returncode == 0
     line = stopped[-1]
     assert (line["drained"], line["cut_off"]) == (0, 0)

@@ -5,14 +5,14 @@
   re-runs only what was unfinished: a job a killed worker had finished runs again only if
   it finished within `ACK_GRACE` of the kill (its ack could not be on the wire yet), so
   what a kill re-runs is bounded by what was running when it landed.
-- The broker application is stopped and started under a running consumer and publisher;
-  every message whose publish was confirmed is processed, readiness drops and comes back,
-  and the same consumer resumes by itself.
+- The broker application (a private node of the test's own, never the shared one) is
+  stopped and started under a running consumer and publisher; every message whose publish
+  was confirmed is processed, readiness drops and comes back, and the same consumer
+  resumes by itself.
 - Handlers finishing out of order under load never make svckit acknowledge a delivery
   twice (which the broker punishes by closing the channel and redelivering everything).
 
-The first two are slow and the second stops the shared broker for a few seconds, so both
-are marked ``slow``.
+The first two are slow, so both are marked ``slow``.
 """
 
 from __future__ import annotations
@@ -32,14 +32,13 @@ import redis.asyncio as redis
 from svckit import PublishError
 from svckit.core.health import HealthStatus
 from svckit.messaging import Bus, Incoming, consumer
+from tests._rabbit_node import PrivateNode
 
 from ._amqp_helpers import (
     AMQP_URL,
     REDIS_URL,
     delete_topology,
     message_count,
-    rabbitmqctl,
-    rabbitmqctl_path,
     unique,
     wait_until,
 )
@@ -287,26 +286,26 @@ class PublishStream:
         return f"{len(self.confirmed)} confirmed, {len(self.refused)} refused"
 
 
-async def restart_broker(bus: Bus) -> None:
-    """Stop and start RabbitMQ's application; see readiness drop meanwhile."""
+async def restart_broker(node: PrivateNode, bus: Bus) -> None:
+    """Stop and start the node's RabbitMQ application; see readiness drop meanwhile."""
 
     async def down() -> bool:
         return (await bus.health()).status is HealthStatus.DOWN
 
-    try:
-        await rabbitmqctl("stop_app")
-        await wait_until(down, timeout=20, what="readiness down while the broker is away")
-    finally:
-        # The broker is shared: whatever happened, it must run again.
-        await rabbitmqctl("start_app")
-        await rabbitmqctl("await_startup")
+    await node.stop_app()
+    await wait_until(down, timeout=20, what="readiness down while the broker is away")
+    await node.start_app()
 
 
 @pytest.mark.rabbitmq
 @pytest.mark.slow
 @pytest.mark.timeout(150)
-async def test_a_consumer_resumes_after_the_broker_restarts() -> None:
-    rabbitmqctl_path()
+async def test_a_consumer_resumes_after_the_broker_restarts(tmp_path: Path) -> None:
+    async with PrivateNode(tmp_path) as node:
+        await consume_across_a_restart(node)
+
+
+async def consume_across_a_restart(node: PrivateNode) -> None:
     processed: set[int] = set()
 
     @consumer("durability.#", name="resume", prefetch=20)
@@ -314,7 +313,7 @@ async def test_a_consumer_resumes_after_the_broker_restarts() -> None:
         await asyncio.sleep(0.002)  # the job's own work
         processed.add(job.seq)
 
-    bus = Bus(AMQP_URL, service=unique("restart"), exchange=unique("restart-ex"))
+    bus = Bus(node.url, service=unique("restart"), exchange=unique("restart-ex"))
     resume = bus.add_consumer(handle)
     stream = PublishStream(bus)
     health = "unknown"
@@ -336,35 +335,29 @@ async def test_a_consumer_resumes_after_the_broker_restarts() -> None:
     async def all_confirmed_processed() -> bool:
         return stream.confirmed <= processed
 
-    try:
-        async with bus:
-            await resume.start()
-            stream.start()
-            await wait_until(processed_some, timeout=30, what="processing before the restart")
-            assert await up()
-            await restart_broker(bus)
-            await wait_until(up, timeout=30, what="readiness back", explain=lambda: health)
-            before = len(stream.confirmed)
-            await wait_until(
-                confirmed_after_restart, timeout=30, what="publishing again", explain=stream.__str__
-            )
-            await stream.stop()
-            await wait_until(
-                all_confirmed_processed,
-                timeout=30,
-                what="every confirmed message processed",
-                explain=lambda: f"{len(stream.confirmed - processed)} missing",
-            )
-            assert resume.active
-            await resume.stop()
-            await resume.drain(10)
-        assert await message_count(resume.queue.dead_letter_queue) == 0
-    finally:
-        await delete_topology(
-            bus.exchange,
-            [resume.queue.name, resume.queue.dead_letter_queue],
-            with_delay_queues_of=[resume.queue.name],
+    # The node is the test's own and removed with it: no topology to clean up.
+    async with bus:
+        await resume.start()
+        stream.start()
+        await wait_until(processed_some, timeout=30, what="processing before the restart")
+        assert await up()
+        await restart_broker(node, bus)
+        await wait_until(up, timeout=30, what="readiness back", explain=lambda: health)
+        before = len(stream.confirmed)
+        await wait_until(
+            confirmed_after_restart, timeout=30, what="publishing again", explain=stream.__str__
         )
+        await stream.stop()
+        await wait_until(
+            all_confirmed_processed,
+            timeout=30,
+            what="every confirmed message processed",
+            explain=lambda: f"{len(stream.confirmed - processed)} missing",
+        )
+        assert resume.active
+        await resume.stop()
+        await resume.drain(10)
+        assert await bus.transport.message_count(resume.queue.dead_letter_queue) == 0
 
 
 @pytest.mark.rabbitmq

@@ -43,8 +43,8 @@ class FlakyTransport(MemoryTransport):
 
 
 class BrokenInbox(MemoryInbox):
-    async def begin(self, key: str, lease: float) -> InboxState:
-        del key, lease
+    async def begin(self, key: str, lease: float, *, holder: str) -> InboxState:
+        del key, lease, holder
         raise ConnectionError("redis is down")
 
 

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
+import structlog
 from structlog.testing import capture_logs
 
-from svckit.messaging import Outgoing
+from svckit import PublishError
+from svckit.core.logging import bind_context, bound
+from svckit.messaging import Bus, Event, Outgoing, consumer
 from svckit.messaging.memory import (
     PUBLISHED_KEPT,
     MemoryBroker,
@@ -113,14 +118,12 @@ async def _one_queue() -> MemoryTransport:
     return transport
 
 
-async def test_fast_callbacks_take_deliveries_in_order_on_a_few_shared_tasks() -> None:
+async def test_callbacks_take_deliveries_in_order() -> None:
     transport = await _one_queue()
     seen: list[str | None] = []
-    tasks: set[asyncio.Task[object] | None] = set()
 
     async def handle(delivery: Delivery) -> None:
         seen.append(delivery.message_id)
-        tasks.add(asyncio.current_task())
         await delivery.ack()
 
     await transport.consume("q", handle, prefetch=8)
@@ -128,8 +131,6 @@ async def test_fast_callbacks_take_deliveries_in_order_on_a_few_shared_tasks() -
         await transport.publish("ex", _message(n), mandatory=True)
     await transport.broker.wait_idle()
     assert seen == [f"m{n}" for n in range(500)]
-    # A task per runner, at most one per prefetch slot, not one per delivery.
-    assert 1 <= len(tasks) <= 8
 
 
 async def test_a_callback_waiting_on_io_does_not_hold_up_the_next_delivery() -> None:
@@ -162,7 +163,7 @@ async def test_cancel_gives_back_what_no_callback_took_yet_in_order() -> None:
 
     subscription = await transport.consume("q", handle, prefetch=3)
     for n in range(3):
-        # Delivered to the subscription at once; its runners start at the next loop turn.
+        # Delivered to the subscription at once; its tasks start at the next loop turn.
         transport.broker.publish("ex", _message(n), mandatory=True)
     await subscription.cancel()
     await transport.broker.wait_idle()
@@ -195,3 +196,78 @@ async def test_a_failing_callback_is_logged_and_leaves_only_its_delivery_unacked
     assert not transport.broker.idle
     await transport.close()
     assert [m.message_id for m in transport.broker.messages("q")] == ["m0"]
+
+
+class _Ctx(Event, topic="ctx.seen"):
+    n: int
+
+
+_PUBLISHER_VAR: contextvars.ContextVar[str] = contextvars.ContextVar("publisher", default="")
+
+
+async def test_a_handler_does_not_run_in_the_publishers_context() -> None:
+    # Over RabbitMQ nothing of the publisher's context reaches the consumer; the embedded
+    # broker must not carry it either (a test would pass here and fail in production).
+    bus = Bus(f"memory://{uuid.uuid4().hex}", service="ctx", exchange="ex")
+    seen: list[tuple[str, dict[str, object]]] = []
+    done = asyncio.Event()
+
+    @consumer("ctx.#", name="look")
+    async def look(event: _Ctx) -> None:
+        del event
+        fields = {**structlog.contextvars.get_contextvars(), **bound()}
+        seen.append((_PUBLISHER_VAR.get(), fields))
+        _PUBLISHER_VAR.set("set by a handler")  # must not leak to the next delivery
+        if len(seen) == 2:
+            done.set()
+
+    c = bus.add_consumer(look)
+    async with bus:
+        await c.start()
+        token = _PUBLISHER_VAR.set("the publisher's")
+        with (
+            structlog.contextvars.bound_contextvars(user="publisher-bound"),
+            bind_context(user="publisher-bound"),
+        ):
+            await bus.publish(_Ctx(n=1))
+            await bus.publish(_Ctx(n=2))
+        _PUBLISHER_VAR.reset(token)
+        async with asyncio.timeout(5):
+            await done.wait()
+        await c.stop()
+    assert [var for var, _ in seen] == ["", ""]
+    assert all("user" not in fields for _, fields in seen)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param({"expiration": "soon"}, id="expiration-not-digits"),
+        pytest.param({"expiration": "-5"}, id="expiration-negative"),
+        pytest.param({"expiration": "１０"}, id="expiration-not-ascii"),  # noqa: RUF001
+        pytest.param({"priority": 256}, id="priority-too-high"),
+        pytest.param({"priority": -1}, id="priority-negative"),
+    ],
+)
+async def test_properties_rabbitmq_refuses_are_refused(change: dict[str, Any]) -> None:
+    transport = await _one_queue()
+    with pytest.raises(PublishError, match="invalid"):
+        await transport.publish("ex", replace(_message(1), **change), mandatory=True)
+    assert transport.broker.published_count == 0
+
+
+async def test_a_message_whose_expiration_ran_out_is_dead_lettered_not_delivered() -> None:
+    transport = await _one_queue()
+    await transport.declare_queue(QueueSpec(name="q2", exchange="ex", patterns=("late.#",)))
+    await transport.publish("ex", replace(_message(1, "late.one"), expiration="0"), mandatory=True)
+    await transport.publish(
+        "ex", replace(_message(2, "late.two"), expiration="600000"), mandatory=True
+    )
+    delivery = await transport.get("q2")
+    assert delivery is not None
+    assert delivery.message_id == "m2"  # m1 expired at the head of the queue
+    [dead] = transport.broker.messages("q2.dlq")
+    assert dead.message_id == "m1"
+    assert dead.expiration is None
+    assert dead.headers["x-death"][0]["reason"] == "expired"
+    assert dead.headers["x-death"][0]["original-expiration"] == "0"

@@ -109,6 +109,7 @@ async def test_two_processes_share_the_queue_and_skip_duplicates(tmp_path: Path)
         THUMBS_SERVICE_NAME=service,
         THUMBS_BUS_URL=AMQP_URL,
         THUMBS_CACHE_URL=REDIS_URL,
+        THUMBS_STORAGE_URL=REDIS_URL,
         THUMBS_HEALTH_HOST="127.0.0.1",
         THUMBS_HEALTH_PORT="0",
     )

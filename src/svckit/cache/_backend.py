@@ -41,12 +41,19 @@ class CacheBackend(Protocol):
         """The bytes stored under ``key``, or ``None`` if there are none."""
         ...
 
-    async def set(self, key: str, value: bytes, ttl: float | None) -> None:
-        """Store ``value`` under ``key``, replacing what was there."""
+    async def set(self, key: str, value: bytes, ttl: float | None, *, pin: bool = False) -> None:
+        """Store ``value`` under ``key``, replacing what was there.
+
+        ``pin`` asks that the entry stay until its TTL ends: a store with a size bound
+        never evicts it to make room (the memory backend keeps it out of its LRU order).
+        """
         ...
 
-    async def add(self, key: str, value: bytes, ttl: float | None) -> bool:
-        """Store ``value`` only if ``key`` holds nothing; True when it was stored."""
+    async def add(self, key: str, value: bytes, ttl: float | None, *, pin: bool = False) -> bool:
+        """Store ``value`` only if ``key`` holds nothing; True when it was stored.
+
+        ``pin`` as in `set`.
+        """
         ...
 
     async def delete(self, key: str, fence: str, token: bytes, fence_ttl: float) -> bool:
@@ -78,6 +85,14 @@ class CacheBackend(Protocol):
 
     async def release(self, key: str, token: bytes) -> bool:
         """Delete ``key`` only if it holds ``token`` (releases a lock that is still ours)."""
+        ...
+
+    async def extend(self, key: str, token: bytes, ttl: float) -> bool:
+        """Make ``key`` expire ``ttl`` seconds from now, only if it holds ``token``.
+
+        The check and the change are one atomic step, so only the holder of a lease
+        extends it: one that lost it (it expired and another process took it) gets False.
+        """
         ...
 
     async def incr(self, key: str, amount: int, ttl: float | None) -> int:

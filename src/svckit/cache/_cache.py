@@ -11,6 +11,7 @@ from svckit.cache._backend import TTL, seconds
 from svckit.cache._codec import decode, encode
 from svckit.cache._counters import Counters
 from svckit.cache._flight import SingleFlight
+from svckit.cache._leases import Leases
 from svckit.cache._loading import Loading, LoadOptions
 from svckit.cache._telemetry import CacheTelemetry
 from svckit.cache._url import backend_from_url
@@ -36,7 +37,7 @@ def _type_name(type_: Any) -> str:
     return getattr(type_, "__qualname__", None) or repr(type_)
 
 
-class Cache(Counters):
+class Cache(Counters, Leases):
     """A typed cache: pydantic models, anything a pydantic TypeAdapter handles, raw bytes.
 
     Values are stored as JSON (bytes as they are, never pickle) under
@@ -200,13 +201,16 @@ class Cache(Counters):
                 f"the cached value under {key!r} is not a valid {_type_name(type_)}",
             ) from exc
 
-    async def set(self, key: str, value: Any, ttl: TTL = None) -> None:
+    async def set(self, key: str, value: Any, ttl: TTL = None, *, pin: bool = False) -> None:
         """Store ``value`` under ``key``, replacing what was there.
 
         Args:
             key: The key, without the namespace.
             value: Bytes (stored as they are) or anything pydantic serialises to JSON.
             ttl: Seconds (or a timedelta) until the value expires; ``None`` keeps it.
+            pin: Keep the value until its TTL ends, even when a size-bounded store
+                (``memory://?max_size=``) is full; needs a TTL. On Redis, eviction is
+                the server's ``maxmemory-policy``.
 
         Raises:
             CacheError: The backend failed.
@@ -214,15 +218,17 @@ class Cache(Counters):
         """
         data = encode(value)
         try:
-            await self.backend.set(self._prefix + key, data, seconds(ttl))
+            await self.backend.set(self._prefix + key, data, seconds(ttl), pin=pin)
         except CacheError as exc:
             self._telemetry.failed(exc)
             raise
         if self._telemetry.failing:
             self._telemetry.recovered()
 
-    async def add(self, key: str, value: Any, ttl: TTL = None) -> bool:
+    async def add(self, key: str, value: Any, ttl: TTL = None, *, pin: bool = False) -> bool:
         """Store ``value`` only if ``key`` holds nothing (set-if-absent, atomic).
+
+        ``pin`` as in `set`.
 
         Returns:
             True if the value was stored, False if the key already held one.
@@ -232,7 +238,7 @@ class Cache(Counters):
         """
         data = encode(value)
         try:
-            return await self.backend.add(self._prefix + key, data, seconds(ttl))
+            return await self.backend.add(self._prefix + key, data, seconds(ttl), pin=pin)
         except CacheError as exc:
             self._telemetry.failed(exc)
             raise

@@ -3,6 +3,12 @@
 Entries live in one ordered dict, least recently used first, so eviction at the size
 limit is O(1). Expired entries are dropped when they are touched or when they reach the
 front of the LRU order; no background task is needed.
+
+Pinned entries (``pin=True``: leases and the idempotency inbox's done marks) and the
+fences of deletes live apart, outside the size bound: evicting one before its time would
+break what it guards (a duplicate message processed twice, a stale value stored). They
+all have a TTL, so what bounds them is time; the expired ones are swept whenever their
+number has doubled since the last sweep, so the sweeps cost O(1) per write on average.
 """
 
 from __future__ import annotations
@@ -58,14 +64,17 @@ class MemoryBackend:
         self.max_size = max_size
         self._clock = clock
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
+        # Pinned entries, never evicted for room (see the module docstring).
+        self._pinned: dict[str, _Entry] = {}
+        self._pinned_sweep_at = 64
         # Fences live apart from the entries so that LRU eviction never drops one: a lost
         # fence would let a stale fill through.
         self._fences: dict[str, tuple[bytes, float]] = {}
         self._fence_sweep_at = 64
 
     def __len__(self) -> int:
-        """The number of entries held, expired ones not yet dropped included."""
-        return len(self._entries)
+        """The number of entries held, pinned and expired ones not yet dropped included."""
+        return len(self._entries) + len(self._pinned)
 
     # ------------------------------------------------------------------ helpers
 
@@ -75,18 +84,48 @@ class MemoryBackend:
     def _live(self, key: str) -> _Entry | None:
         entry = self._entries.get(key)
         if entry is None:
-            return None
+            return self._live_pinned(key) if self._pinned else None
         if entry.expires_at is not None and entry.expires_at <= self._clock():
             del self._entries[key]
             return None
         self._entries.move_to_end(key)
         return entry
 
-    def _store(self, key: str, entry: _Entry) -> None:
+    def _live_pinned(self, key: str) -> _Entry | None:
+        entry = self._pinned.get(key)
+        if entry is not None and entry.expires_at is not None and entry.expires_at <= self._clock():
+            del self._pinned[key]
+            return None
+        return entry
+
+    def _store(self, key: str, entry: _Entry, *, pin: bool = False) -> None:
+        if pin:
+            if entry.expires_at is None:
+                raise ValueError("a pinned entry needs a TTL: only time may remove it")
+            self._entries.pop(key, None)
+            self._pinned[key] = entry
+            if len(self._pinned) >= self._pinned_sweep_at:
+                self._sweep_pinned()
+            return
+        if self._pinned:
+            self._pinned.pop(key, None)
         self._entries[key] = entry
         self._entries.move_to_end(key)
         while len(self._entries) > self.max_size:
             self._entries.popitem(last=False)
+
+    def _drop(self, key: str) -> None:
+        self._entries.pop(key, None)
+        self._pinned.pop(key, None)
+
+    def _sweep_pinned(self) -> None:
+        now = self._clock()
+        expired = [
+            k for k, e in self._pinned.items() if e.expires_at is not None and e.expires_at <= now
+        ]
+        for key in expired:
+            del self._pinned[key]
+        self._pinned_sweep_at = max(64, 2 * len(self._pinned))
 
     def _fence(self, fence: str) -> bytes | None:
         held = self._fences.get(fence)
@@ -116,21 +155,21 @@ class MemoryBackend:
             raise CacheError(_WRONG_TYPE)
         return entry.value
 
-    async def set(self, key: str, value: bytes, ttl: float | None) -> None:
-        """Store ``value`` under ``key``."""
-        self._store(key, _Entry(bytes(value), self._deadline(ttl)))
+    async def set(self, key: str, value: bytes, ttl: float | None, *, pin: bool = False) -> None:
+        """Store ``value`` under ``key``; a pinned entry is never evicted for room."""
+        self._store(key, _Entry(bytes(value), self._deadline(ttl)), pin=pin)
 
-    async def add(self, key: str, value: bytes, ttl: float | None) -> bool:
-        """Store ``value`` if ``key`` holds nothing."""
+    async def add(self, key: str, value: bytes, ttl: float | None, *, pin: bool = False) -> bool:
+        """Store ``value`` if ``key`` holds nothing; ``pin`` as in `set`."""
         if self._live(key) is not None:
             return False
-        self._store(key, _Entry(bytes(value), self._deadline(ttl)))
+        self._store(key, _Entry(bytes(value), self._deadline(ttl)), pin=pin)
         return True
 
     async def delete(self, key: str, fence: str, token: bytes, fence_ttl: float) -> bool:
         """Delete ``key`` and set ``fence`` to ``token``."""
         existed = self._live(key) is not None
-        self._entries.pop(key, None)
+        self._drop(key)
         self._fences[fence] = (token, self._clock() + fence_ttl)
         if len(self._fences) >= self._fence_sweep_at:
             self._sweep_fences()
@@ -155,7 +194,15 @@ class MemoryBackend:
         entry = self._live(key)
         if entry is None or entry.value != token:
             return False
-        del self._entries[key]
+        self._drop(key)
+        return True
+
+    async def extend(self, key: str, token: bytes, ttl: float) -> bool:
+        """Make ``key`` expire ``ttl`` seconds from now if it holds ``token``."""
+        entry = self._live(key)
+        if entry is None or entry.value != token:
+            return False
+        entry.expires_at = self._clock() + ttl
         return True
 
     async def incr(self, key: str, amount: int, ttl: float | None) -> int:
@@ -172,7 +219,7 @@ class MemoryBackend:
         entry.value = str(total).encode()
         if entry.expires_at is None:
             entry.expires_at = self._deadline(ttl)
-        self._store(key, entry)
+        self._store(key, entry, pin=key in self._pinned)
         return total
 
     async def hincr(self, key: str, field: str, amount: int, ttl: float | None) -> int:
@@ -186,7 +233,7 @@ class MemoryBackend:
         entry.value[field] = total
         if entry.expires_at is None:
             entry.expires_at = self._deadline(ttl)
-        self._store(key, entry)
+        self._store(key, entry, pin=key in self._pinned)
         return total
 
     async def hgetall(self, key: str) -> dict[str, int]:
@@ -202,6 +249,8 @@ class MemoryBackend:
         """Delete every entry and fence whose key starts with ``prefix``."""
         for key in [key for key in self._entries if key.startswith(prefix)]:
             del self._entries[key]
+        for key in [key for key in self._pinned if key.startswith(prefix)]:
+            del self._pinned[key]
         for name in [name for name in self._fences if name.startswith(prefix)]:
             del self._fences[name]
 
@@ -211,6 +260,7 @@ class MemoryBackend:
     async def aclose(self) -> None:
         """Drop every entry."""
         self._entries.clear()
+        self._pinned.clear()
         self._fences.clear()
 
     def describe(self) -> str:

@@ -54,6 +54,11 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 """
 
+_EXTEND = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+"""
+
 _INCR = """
 local total = redis.call('INCRBY', KEYS[1], ARGV[1])
 if redis.call('PTTL', KEYS[1]) == -1 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
@@ -101,6 +106,7 @@ class RedisBackend:
         self._delete = client.register_script(_DELETE)
         self._fill = client.register_script(_FILL)
         self._release = client.register_script(_RELEASE)
+        self._extend = client.register_script(_EXTEND)
         self._incr = client.register_script(_INCR)
         self._hincr = client.register_script(_HINCR)
 
@@ -150,15 +156,21 @@ class RedisBackend:
         # The client never decodes responses (checked in __init__), so this is bytes.
         return cast("bytes | None", value)
 
-    async def set(self, key: str, value: bytes, ttl: float | None) -> None:
-        """Store ``value`` under ``key``."""
+    async def set(self, key: str, value: bytes, ttl: float | None, *, pin: bool = False) -> None:
+        """Store ``value`` under ``key``.
+
+        ``pin`` changes nothing here: what Redis evicts under memory pressure is the
+        server's ``maxmemory-policy`` (``noeviction`` keeps every key until it expires).
+        """
+        del pin
         try:
             await self._client.set(key, value, px=None if ttl is None else _ms(ttl))
         except (RedisError, OSError) as exc:
             raise self._error(exc) from exc
 
-    async def add(self, key: str, value: bytes, ttl: float | None) -> bool:
-        """Store ``value`` if ``key`` holds nothing (``SET NX``)."""
+    async def add(self, key: str, value: bytes, ttl: float | None, *, pin: bool = False) -> bool:
+        """Store ``value`` if ``key`` holds nothing (``SET NX``); ``pin`` as in `set`."""
+        del pin
         try:
             done = await self._client.set(key, value, nx=True, px=None if ttl is None else _ms(ttl))
         except (RedisError, OSError) as exc:
@@ -185,6 +197,10 @@ class RedisBackend:
     async def release(self, key: str, token: bytes) -> bool:
         """Delete ``key`` if it holds ``token`` (one script)."""
         return bool(await self._script(self._release, [key], [token]))
+
+    async def extend(self, key: str, token: bytes, ttl: float) -> bool:
+        """``PEXPIRE`` ``key`` if it holds ``token`` (one script)."""
+        return bool(await self._script(self._extend, [key], [token, _ms(ttl)]))
 
     async def incr(self, key: str, amount: int, ttl: float | None) -> int:
         """``INCRBY``; with a TTL, also ``PEXPIRE`` when the counter has no expiry yet."""

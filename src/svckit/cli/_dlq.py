@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import sys
 from typing import TYPE_CHECKING, Any
 
 from svckit.core.errors import SvckitError
 from svckit.core.settings import ServiceSettings
+from svckit.messaging._foreign import printable
 
 if TYPE_CHECKING:
     from svckit.messaging.dead_letters import DeadLetter, DeadLetters
@@ -70,26 +72,30 @@ def add_parser(commands: Any) -> None:
     purge.set_defaults(handler=_run, operation=_purge)
 
 
-def _broker_url(args: argparse.Namespace) -> str:
+def _broker_url(args: argparse.Namespace) -> tuple[str, str]:
+    """The broker URL, and the option or variable it comes from (for error messages)."""
     if args.url:
-        return str(args.url)
+        return str(args.url), "--url"
     if args.service:
         from svckit.cli._run import load_target  # noqa: PLC0415 - only for --service
 
-        return load_target(args.service).resolve_settings_class()().bus_url.get_secret_value()
-    return ServiceSettings().bus_url.get_secret_value()
+        settings = load_target(args.service).resolve_settings_class()()
+    else:
+        settings = ServiceSettings()
+    return settings.bus_url.get_secret_value(), settings.env_name("bus_url")
 
 
 def _run(args: argparse.Namespace) -> int:
     try:
-        url = _broker_url(args)
+        url, source = _broker_url(args)
     except Exception as exc:  # noqa: BLE001 - a bad target or settings: say which, exit 2
         print(f"svckit dlq: {exc}", file=sys.stderr)
         return 2
     if url.startswith("memory://"):
+        where = "give --url" if source == "--url" else f"set {source} (or --url)"
         print(
-            "svckit dlq: the embedded broker lives inside its own process; set SVCKIT_BUS_URL "
-            "(or --url) to a RabbitMQ URL, or read dead letters through svckit.testing",
+            f"svckit dlq: the embedded broker lives inside its own process; {where} "
+            "a RabbitMQ URL, or read dead letters through svckit.testing",
             file=sys.stderr,
         )
         return 2
@@ -127,8 +133,11 @@ async def _list(letters: DeadLetters, args: argparse.Namespace) -> int:
         return 0
     print(f"{'MESSAGE ID':34} {'TOPIC':24} {'ATTEMPT':>7}  ERROR")
     for letter in found:
-        error = f"{letter.error_type}: {letter.error_message}".splitlines()[0][:80]
-        print(f"{letter.message_id or '-':34} {letter.topic:24} {letter.attempt:>7}  {error}")
+        # Foreign text on a terminal: one line, control characters escaped.
+        error = printable(f"{letter.error_type}: {letter.error_message}".split("\n")[0], 80)
+        message_id = printable(letter.message_id or "-", 64)
+        topic = printable(letter.topic, 64)
+        print(f"{message_id:34} {topic:24} {letter.attempt:>7}  {error}")
     total = await letters.count()
     if total > len(found):
         print(f"... and {total - len(found)} more (raise --limit)")
@@ -173,12 +182,27 @@ def _as_dict(letter: DeadLetter, *, full: bool = False) -> dict[str, Any]:
         data["traceback"] = letter.traceback
         # The traceback is shown above; x-death is the broker's count of delay round trips.
         data["headers"] = {
-            k: v
+            str(k): _shown(v)
             for k, v in letter.headers.items()
             if k not in {"x-svckit-error-traceback", "x-death"}
         }
         try:
             data["body"] = json.loads(letter.body)
-        except ValueError:
+        except Exception:  # noqa: BLE001 - not JSON (or nested too deeply): show it as text
             data["body"] = letter.body.decode("utf-8", "backslashreplace")
     return data
+
+
+def _shown(value: Any, depth: int = 0) -> Any:
+    """A foreign header value as JSON can print it: bytes as text, the rest as text too."""
+    if isinstance(value, bytes | bytearray):
+        return bytes(value).decode("utf-8", "backslashreplace")
+    if value is None or isinstance(value, str | bool | int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if depth < 16 and isinstance(value, dict):  # noqa: PLR2004 - deep enough for any header
+        return {str(k): _shown(v, depth + 1) for k, v in value.items()}
+    if depth < 16 and isinstance(value, list):  # noqa: PLR2004
+        return [_shown(v, depth + 1) for v in value]
+    return str(value)

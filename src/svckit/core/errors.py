@@ -11,7 +11,11 @@ catches them all and nothing else::
     │   ├── PublishError          the broker did not take a message
     │   │   └── UnroutableError   a command that no queue receives
     │   └── DecodeError           a message body or its headers cannot be read
+    ├── HandlerCancelledError     a handler raised CancelledError that no shutdown sent
     ├── CacheError                the cache backend failed
+    ├── StorageError              the content store failed (in `svckit.storage`)
+    │   ├── ContentTooLargeError  content over the store's size limit, refused unwritten
+    │   └── InvalidKeyError       a content key that is not safe (also a ValueError)
     └── HttpError                 a service-to-service call failed (in `svckit.http`)
 
 Errors of the libraries svckit adapts (aio-pika, redis-py) are translated at the boundary,
@@ -23,11 +27,15 @@ from __future__ import annotations
 __all__ = [
     "CacheError",
     "ConfigurationError",
+    "ContentTooLargeError",
     "DecodeError",
+    "HandlerCancelledError",
+    "InvalidKeyError",
     "LifecycleError",
     "MessagingError",
     "MissingExtraError",
     "PublishError",
+    "StorageError",
     "SvckitError",
     "UnroutableError",
 ]
@@ -82,5 +90,36 @@ class DecodeError(MessagingError):
     """A message body or its headers could not be decoded or validated."""
 
 
+class HandlerCancelledError(SvckitError):
+    """A message handler raised `asyncio.CancelledError` although nothing cancelled it.
+
+    A task of its own that was cancelled, say. It is a failure of the handler, retried
+    or dead-lettered like any other, not a shutdown: the original is the ``__cause__``.
+    """
+
+
 class CacheError(SvckitError):
     """The cache backend failed."""
+
+
+class StorageError(SvckitError):
+    """The content store failed (its backend is down, full or unreadable)."""
+
+
+class ContentTooLargeError(StorageError):
+    """Content is larger than the store's ``max_size``; nothing was written.
+
+    Attributes:
+        size: The content's size in bytes.
+        max_size: The store's limit in bytes.
+    """
+
+    def __init__(self, size: int, max_size: int) -> None:
+        """Build the error for ``size`` bytes against a limit of ``max_size``."""
+        super().__init__(f"content of {size} bytes is over the store's limit of {max_size} bytes")
+        self.size = size
+        self.max_size = max_size
+
+
+class InvalidKeyError(StorageError, ValueError):
+    """A content key is empty, too long, or has characters or segments that are not safe."""

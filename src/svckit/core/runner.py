@@ -2,9 +2,10 @@
 
 `serve` is what `Service.run` and ``svckit run`` use: it configures logging, serves the
 health endpoints, installs one SIGTERM/SIGINT handler for all the services, and starts
-them side by side. The first signal asks every service to shut down gracefully; a second
-one forces exit at once. When one service fails, the others are stopped gracefully and
-the failure is raised.
+them side by side, each in its own task whose log lines carry its name. The first signal
+asks every service to shut down gracefully (one still starting, waiting for a broker say,
+has its start-up cancelled and closes what it opened); a second one forces exit at once.
+When one service fails, the others are stopped gracefully and the failure is raised.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import os
 import signal
 import sys
 from typing import TYPE_CHECKING
+
+import structlog
 
 from svckit.core.health_server import HealthServer
 from svckit.core.logging import configure_logging, get_logger
@@ -80,7 +83,7 @@ async def serve(
 
 async def _run_all(services: Sequence[Service]) -> None:
     tasks = [
-        asyncio.create_task(service.run_until_stopped(), name=f"svckit:{service.name}")
+        asyncio.create_task(_run_one(service), name=f"svckit:{service.name}")
         for service in services
     ]
     try:
@@ -93,3 +96,14 @@ async def _run_all(services: Sequence[Service]) -> None:
     for result in results:
         if isinstance(result, BaseException):
             raise result
+
+
+async def _run_one(service: Service) -> None:
+    # Each task runs in a copy of the context: what it binds is seen by every line logged
+    # in it and in the tasks it starts (its connections, its consumers), and by no other.
+    structlog.contextvars.bind_contextvars(service=service.name)
+    try:
+        await service.run_until_stopped()
+    except Exception as exc:
+        exc.add_note(f"service {service.name!r}")
+        raise

@@ -11,6 +11,8 @@ marks the service ready; leaving the block shuts it down in phases:
 5. one log line reports what was drained and what was cut off.
 
 `Service.run` does the same until SIGTERM or SIGINT arrives; a second signal forces exit.
+A signal while the service is still starting cancels the start-up: what was opened
+closes, and the service ends STOPPED.
 """
 
 from __future__ import annotations
@@ -152,7 +154,11 @@ class Service:
         try:
             for resource in self.resources():
                 _log.debug("opening resource", resource=resource.name)
-                await stack.enter_async_context(resource)
+                try:
+                    await stack.enter_async_context(resource)
+                except Exception as exc:
+                    exc.add_note(f"while opening {self.describe_resource(resource)}")
+                    raise
             for intake in self.intakes():
                 await intake.start()
                 self._started_intakes.append(intake)
@@ -166,6 +172,13 @@ class Service:
         _log.info("service started", resources=len(self.resources()))
         return self
 
+    def describe_resource(self, resource: Resource) -> str:
+        """Name ``resource`` for an operator: ``resource 'bus' (amqp://host:5672/)``.
+
+        Subclasses that know where a resource connects add it here; never a password.
+        """
+        return f"resource {resource.name!r}"
+
     async def __aexit__(
         self,
         exc_type: type[BaseException] | None,
@@ -178,13 +191,23 @@ class Service:
     async def shutdown(self, reason: str = "requested") -> DrainReport:
         """Stop intake, drain in-flight work, close the resources and report.
 
-        Safe to call more than once; only the first call does the work.
+        Safe to call more than once; only the first call does the work. Safe to cancel:
+        cancelling it during the drain cuts the work off, and the resources still close
+        (in a ``finally``) before the cancellation goes on, so the service ends STOPPED.
         """
         if self.state is not ServiceState.RUNNING:
             return DrainReport()
         started = time.monotonic()
         self.state = ServiceState.STOPPING
-        await self._stop_intakes()
+        report = DrainReport()
+        try:
+            await self._stop_intakes()
+            report = await self._drain()
+        finally:
+            await self._close_resources(reason, report, started)
+        return report
+
+    async def _drain(self) -> DrainReport:
         timeout = self.settings.shutdown_timeout
         results = await asyncio.gather(
             *(intake.drain(timeout) for intake in self._started_intakes),
@@ -199,6 +222,9 @@ class Service:
                 _log.error("intake failed to drain", intake=intake.name, exc_info=result)
             else:
                 raise result
+        return report
+
+    async def _close_resources(self, reason: str, report: DrainReport, started: float) -> None:
         stack, self._exit_stack = self._exit_stack, None
         try:
             if stack is not None:
@@ -212,7 +238,6 @@ class Service:
                 cut_off=report.cut_off,
                 duration_ms=round((time.monotonic() - started) * 1000, 1),
             )
-        return report
 
     async def _stop_intakes(self) -> None:
         # Reverse order: the front stops before the consumers that feed it results.
@@ -244,9 +269,50 @@ class Service:
         await serve([self], handle_signals=handle_signals, serve_health=serve_health)
 
     async def run_until_stopped(self) -> None:
-        """Start the service, wait for `request_stop`, then shut down (no signal handling)."""
-        async with self:
-            await self._stop_event().wait()
+        """Start the service, wait for `request_stop`, then shut down (no signal handling).
+
+        A stop requested while the service is still starting (a broker that does not
+        answer, say) cancels the start-up: what was opened closes, and this returns.
+        """
+        stop = self._stop_event()
+        starting = asyncio.ensure_future(self.__aenter__())
+        stopped = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait({starting, stopped}, return_when=asyncio.FIRST_COMPLETED)
+            if not starting.done():
+                await self._cancel_start_up(starting)
+                return
+            starting.result()  # a start-up that failed raises here
+            await stop.wait()
+        except BaseException as exc:
+            if not starting.done():
+                await self._cancel_start_up(starting)
+            elif self.state is ServiceState.RUNNING:
+                await self.__aexit__(type(exc), exc, exc.__traceback__)
+            raise
+        else:
+            await self.__aexit__(None, None, None)
+        finally:
+            stopped.cancel()
+
+    async def _cancel_start_up(self, starting: asyncio.Future[Self]) -> None:
+        starting.cancel()
+        try:
+            await starting
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise  # this task is being cancelled too, not only its start-up
+        finally:
+            if self.state is not ServiceState.RUNNING:
+                self.state = ServiceState.STOPPED
+                _log.warning(
+                    "start-up cancelled; what was opened is closed",
+                    reason=self._stop_reason or "cancelled",
+                )
+        if self.state is ServiceState.RUNNING:
+            # The start-up finished just as it was cancelled: shut down the usual way.
+            await self.shutdown(reason=self._stop_reason or "cancelled")
 
     def _stop_event(self) -> asyncio.Event:
         if self._stop_requested is None:
@@ -264,6 +330,9 @@ class Service:
             for resource, health in zip(resources, results, strict=True)
         }
         worst = max((c.status for c in checks.values()), key=lambda s: s.rank, default=None)
+        if self.state is not ServiceState.RUNNING:
+            # Starting, stopping, stopped or failed: whatever the resources say, not up.
+            worst = HealthStatus.DOWN
         return HealthReport(
             service=self.name,
             state=self.state.value,

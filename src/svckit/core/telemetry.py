@@ -16,8 +16,10 @@ attribute ``service.name`` belongs to the SDK's configuration, not to svckit)::
     }):
         inject_context(headers)
 
-Trace context crosses process boundaries as W3C ``traceparent`` / ``tracestate`` and
-``baggage`` entries in a plain header mapping, the same for AMQP and HTTP headers.
+Trace context crosses process boundaries in a plain header mapping, the same for AMQP
+and HTTP headers, written and read by OpenTelemetry's global propagator: W3C
+``traceparent`` / ``tracestate`` and ``baggage`` by default, or what ``OTEL_PROPAGATORS``
+(``b3``, ``jaeger``...) or ``opentelemetry.propagate.set_global_textmap`` chose.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from svckit import __version__
 from svckit.core._propagation import extract_context, inject_context
-from svckit.core._redact import redact_text
+from svckit.core._redact import FIELD_LIMIT, TRACEBACK_LIMIT, redact_text
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -184,7 +186,7 @@ def start_span(
     """Start a span, make it current for the block, and end it after.
 
     An exception leaving the block is recorded on the span (its message and traceback
-    redacted of secrets), the span's status becomes ERROR and ``error.type`` names the
+    bounded and redacted of secrets), the span's status becomes ERROR and ``error.type`` names the
     exception's class; the exception then propagates. Cancellation (a ``BaseException``
     that is not an ``Exception``) ends the span without marking it failed.
 
@@ -218,19 +220,23 @@ def start_span(
 
 
 def record_failure(span: Span, exc: Exception) -> None:
-    """Record ``exc`` on ``span`` (redacted) and mark the span failed."""
+    """Record ``exc`` on ``span`` (bounded and redacted) and mark the span failed.
+
+    The message keeps its first 2,048 characters and the traceback its last 8,192, as in
+    the log.
+    """
     kind = type(exc)
     type_name = (
         kind.__qualname__
         if kind.__module__ == "builtins"
         else f"{kind.__module__}.{kind.__qualname__}"
     )
-    message = redact_text(str(exc))
+    message = redact_text(str(exc), FIELD_LIMIT)
     span.record_exception(
         exc,
         attributes={
             "exception.message": message,
-            "exception.stacktrace": redact_text(_format_traceback(exc)),
+            "exception.stacktrace": redact_text(_format_traceback(exc), TRACEBACK_LIMIT, tail=True),
         },
         escaped=True,
     )

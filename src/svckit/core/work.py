@@ -12,10 +12,17 @@ import asyncio
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from svckit.core.logging import get_logger
+
 if TYPE_CHECKING:
     from collections.abc import Coroutine
 
-__all__ = ["DrainReport", "InFlight", "Intake"]
+__all__ = ["CUT_OFF_GRACE", "DrainReport", "InFlight", "Intake"]
+
+_log = get_logger("svckit.work")
+
+#: Seconds that cut-off work may take to clean up (give its message back) once cancelled.
+CUT_OFF_GRACE = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,19 +126,24 @@ class InFlight:
         self.end(task)
 
     async def wait_idle(self) -> None:
-        """Return once no work is running."""
-        if not self._tasks:
-            return
-        if self._idle is None:
-            self._idle = asyncio.Event()
-        await self._idle.wait()
+        """Return once no work is running.
 
-    async def drain(self, timeout: float) -> DrainReport:
+        Work that begins while this waits (even in the loop turn where the last unit
+        ended) is waited for too.
+        """
+        while self._tasks:
+            if self._idle is None:
+                self._idle = asyncio.Event()
+            await self._idle.wait()
+
+    async def drain(self, timeout: float, *, grace: float = CUT_OFF_GRACE) -> DrainReport:
         """Wait up to ``timeout`` seconds for the running work, then cancel the rest.
 
         Returns how many units of work finished meanwhile and how many were cut off.
-        Cut-off tasks are awaited, so their clean-up (giving a message back) is done when
-        this returns.
+        Cut-off tasks are awaited for up to ``grace`` seconds, so their clean-up (giving a
+        message back) is done when this returns; one that ignores its cancellation is
+        left behind with a warning rather than holding the shutdown forever. Cancelling
+        the drain itself cuts the work off the same way, then raises.
         """
         if not self._tasks:
             return DrainReport()
@@ -140,10 +152,23 @@ class InFlight:
             async with asyncio.timeout(max(timeout, 0)):
                 await self.wait_idle()
         except TimeoutError:
-            pending = list(self._tasks)
-            for task in pending:
-                task.cancel()
-            await asyncio.wait(pending)
-            cut_off = len(pending)
-            return DrainReport(drained=self._finished - finished - cut_off, cut_off=cut_off)
+            drained = self._finished - finished
+            return DrainReport(drained=drained, cut_off=await self._cut_off(grace))
+        except asyncio.CancelledError:
+            await self._cut_off(grace)
+            raise
         return DrainReport(drained=self._finished - finished)
+
+    async def _cut_off(self, grace: float) -> int:
+        pending = list(self._tasks)
+        for task in pending:
+            task.cancel()
+        if pending:
+            _, stuck = await asyncio.wait(pending, timeout=grace)
+            if stuck:
+                _log.warning(
+                    "cut-off work did not end within its grace period; leaving it behind",
+                    tasks=len(stuck),
+                    grace_s=grace,
+                )
+        return len(pending)

@@ -2,139 +2,126 @@
 
 Part of the RabbitMQ transport (`svckit.messaging.amqp`), which checks that aio-pika is
 installed before it imports this module.
+
+A finished delivery is acknowledged at once (in the next turn of the event loop),
+whatever still runs before it, so a kill or a lost connection re-runs only what was
+still running. Acks that finish in the same turn are sent as one ``multiple`` ack only
+where that is provably right (see `ChannelAcks`); every other one on its own.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections import deque
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from svckit.core.errors import MessagingError
 from svckit.core.logging import get_logger
+from svckit.messaging._amqp_frames import LenientMethod, LenientProperties
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Coroutine, Mapping
+    from collections.abc import Callable, Mapping
     from datetime import datetime
 
     from aiormq.abc import DeliveredMessage
 
-__all__ = ["Acks", "AmqpDelivery", "GetDelivery"]
+__all__ = ["AmqpDelivery", "ChannelAcks", "GetDelivery"]
 
 _log = get_logger("svckit.amqp")
 
 
-class Acks:
-    """Settles one channel's deliveries, coalescing the acks of contiguous finished ones.
+class ChannelAcks:
+    """Settles the deliveries of one aiormq channel, in order, from one task.
 
-    An ack is not sent at once: the first finished delivery schedules a flush for the
-    next turn of the event loop, and every delivery finished by then is covered by one
-    ``multiple`` ack of the contiguous finished prefix. Frames are written strictly in
-    the order they were made (each waits for the one before), so a nack always reaches
-    the broker before a ``multiple`` ack that would cover its tag, and no tag is
-    acknowledged twice.
+    The broker numbers a channel's deliveries 1, 2, 3... and a ``multiple`` ack of tag N
+    settles every unsettled tag up to N. So ``floor`` is the highest tag N such that
+    every tag up to N is known settled (by a frame already sent), and a ``multiple`` ack
+    is sent only for a run of tags that are all finished and follow ``floor`` without a
+    gap: it then covers exactly those. A tag svckit never saw (a delivery aiormq dropped)
+    is a gap the floor never passes, and every later ack goes on its own. One channel has
+    one `ChannelAcks`, whatever subscriptions come and go on it, and one task sends its
+    frames one after another (aiormq's bounded send queue could otherwise let a later
+    frame overtake an earlier one), so a nack reaches the broker before any ack that
+    could cover its tag.
     """
 
-    __slots__ = (
-        "_channel",
-        "_done",
-        "_flush_at",
-        "_last",
-        "_loop",
-        "_order",
-        "_scheduled",
-        "_state",
-    )
+    __slots__ = ("_finished", "_nacks", "_sender", "_settled", "_wake", "channel", "floor")
 
-    RUNNING, DONE, SETTLED = 0, 1, 2
+    def __init__(self, channel: Any) -> None:
+        self.channel = channel
+        self.floor = 0
+        self._finished: set[int] = set()  # finished, ack not sent yet
+        self._settled: set[int] = set()  # above the floor, settled by a frame already sent
+        self._nacks: list[tuple[int, bool]] = []
+        self._wake = asyncio.Event()
+        self._sender: asyncio.Future[None] | None = None
 
-    def __init__(self, channel: Any, prefetch: int) -> None:
-        self._channel = channel
-        self._order: deque[int] = deque()
-        self._state: dict[int, int] = {}
-        self._done = 0  # finished but not yet acknowledged
-        self._flush_at = max(1, prefetch // 2)
-        self._scheduled = False
-        self._loop = asyncio.get_running_loop()
-        self._last: asyncio.Task[None] | None = None
+    def ack(self, tag: int) -> None:
+        self._finished.add(tag)
+        self._wake_sender()
 
-    @property
-    def live(self) -> bool:
-        return not self._channel.is_closed
+    def nack(self, tag: int, *, requeue: bool) -> None:
+        self._nacks.append((tag, requeue))
+        self._wake_sender()
 
-    def track(self, tag: int) -> None:
-        self._order.append(tag)
-        self._state[tag] = self.RUNNING
+    def _wake_sender(self) -> None:
+        if self.channel.is_closed:
+            return  # the broker gave them back when the channel closed
+        if self._sender is None or self._sender.done():
+            # A task of the channel's own: aiormq cancels it when the channel closes.
+            self._sender = self.channel.create_task(self._send())
+        self._wake.set()
 
-    async def ack(self, tag: int) -> None:
-        if not self.live:
-            return  # the broker gave it back when the channel closed
-        self._state[tag] = self.DONE
-        self._done += 1
-        if not self._scheduled:
-            self._scheduled = True
-            self._loop.call_soon(self._flush)
-
-    async def nack(self, tag: int, *, requeue: bool) -> None:
-        if not self.live:
-            return
-        self._state[tag] = self.SETTLED
-        self._send(partial(self._channel.basic_nack, tag, requeue=requeue, wait=False))
-        if not self._scheduled:
-            self._scheduled = True
-            self._loop.call_soon(self._flush)
-
-    def _flush(self) -> None:
-        self._scheduled = False
-        if not self.live:
-            return
-        last = self._advance()
-        if last is not None:
-            self._send(partial(self._channel.basic_ack, last, multiple=True, wait=False))
-        if self._done >= self._flush_at:
-            # A slow delivery holds the head: ack the finished ones one by one, so the
-            # broker's prefetch window does not fill with work that is already done.
-            waiting = [tag for tag, value in self._state.items() if value == self.DONE]
-            for tag in waiting:
-                self._state[tag] = self.SETTLED
-                self._send(partial(self._channel.basic_ack, tag, wait=False))
-            self._done = 0
+    async def _send(self) -> None:
+        channel = self.channel
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            try:
+                while self._nacks:
+                    tag, requeue = self._nacks.pop(0)
+                    self._settled.add(tag)
+                    await channel.basic_nack(tag, requeue=requeue, wait=False)
+                last = self._advance()
+                if last is not None:
+                    await channel.basic_ack(last, multiple=True, wait=False)
+                for tag in sorted(self._finished):  # behind a delivery still running
+                    self._finished.discard(tag)
+                    self._settled.add(tag)
+                    await channel.basic_ack(tag, wait=False)
+            except Exception:  # noqa: BLE001 - closed meanwhile: the broker requeues them
+                _log.debug("acks not sent; the broker requeues on channel close", exc_info=True)
+                return
 
     def _advance(self) -> int | None:
-        """Drop the settled head of the window; return the last finished tag dropped."""
-        order, state = self._order, self._state
+        """Raise the floor over finished and settled tags; the last finished one, if any."""
+        floor, finished, settled = self.floor, self._finished, self._settled
         last = None
-        while order and state[order[0]] != self.RUNNING:
-            head = order.popleft()
-            if state.pop(head) == self.DONE:
-                self._done -= 1
-                last = head
+        while True:
+            following = floor + 1
+            if following in finished:
+                finished.discard(following)
+                last = following
+            elif following in settled:
+                settled.discard(following)
+            else:
+                break
+            floor = following
+        self.floor = floor
         return last
-
-    def _send(self, frame: Callable[[], Coroutine[Any, Any, None]]) -> None:
-        # aiormq's send buffer is a bounded queue, and a frame made later can overtake one
-        # waiting for room in it: chain the sends so that they go out in order.
-        previous = self._last
-
-        async def in_order() -> None:
-            if previous is not None and not previous.done():
-                await asyncio.wait([previous])
-            # Made only now: a send cut off before its turn leaves no coroutine unawaited.
-            await frame()
-
-        task = self._last = self._loop.create_task(in_order())
-        task.add_done_callback(_log_send_failure)
-
-
-def _log_send_failure(task: asyncio.Task[None]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        _log.debug("ack not sent; the broker requeues on channel close", exc_info=task.exception())
 
 
 class AmqpDelivery:
+    """A message delivered to a consumer, as the consumer machinery reads it.
+
+    Attributes:
+        malformed: Why the broker's frames for this message could not be decoded as
+            sent (svckit decoded them leniently, replacing what was not valid), or None.
+            Such a message is not what its sender meant: dead-letter it.
+    """
+
     __slots__ = (
         "_acks",
+        "_on_settled",
         "_settled",
         "app_id",
         "body",
@@ -143,6 +130,7 @@ class AmqpDelivery:
         "correlation_id",
         "expiration",
         "headers",
+        "malformed",
         "message_id",
         "priority",
         "redelivered",
@@ -154,7 +142,12 @@ class AmqpDelivery:
         "user_id",
     )
 
-    def __init__(self, message: DeliveredMessage, acks: Acks) -> None:
+    def __init__(
+        self,
+        message: DeliveredMessage,
+        acks: ChannelAcks,
+        on_settled: Callable[[], None] | None = None,
+    ) -> None:
         properties = message.header.properties
         self.body: bytes = message.body
         self.routing_key: str = message.routing_key or ""
@@ -172,35 +165,43 @@ class AmqpDelivery:
         self.app_id: str | None = properties.app_id
         self.user_id: str | None = properties.user_id
         self.tag: int = message.delivery_tag or 0
+        self.malformed: str | None = None
+        if isinstance(properties, LenientProperties) or isinstance(message.delivery, LenientMethod):
+            self.malformed = _malformed(message)
         self._acks = acks
+        self._on_settled = on_settled
         self._settled = False
-        acks.track(self.tag)
 
     def _settle(self) -> None:
         if self._settled:
             raise MessagingError("this delivery was already acknowledged or rejected")
         self._settled = True
+        if self._on_settled is not None:
+            self._on_settled()
 
     async def ack(self) -> None:
         self._settle()
-        await self._acks.ack(self.tag)
+        self._acks.ack(self.tag)
 
     async def nack(self, *, requeue: bool) -> None:
         self._settle()
-        await self._acks.nack(self.tag, requeue=requeue)
+        self._acks.nack(self.tag, requeue=requeue)
+
+
+def _malformed(message: DeliveredMessage) -> str:
+    reasons = [
+        getattr(part, "malformed", None) for part in (message.delivery, message.header.properties)
+    ]
+    return "; ".join(reason for reason in reasons if reason)
 
 
 class GetDelivery(AmqpDelivery):
-    """A message taken with basic.get, settled on its own.
-
-    Several may be held at once on the shared channel (a dead-letter listing), so a
-    ``multiple`` ack, which would settle them all, must never be sent for one of them.
-    """
+    """A message taken with basic.get, settled on its own, and waited for."""
 
     __slots__ = ("_channel",)
 
     def __init__(self, message: DeliveredMessage, channel: Any) -> None:
-        super().__init__(message, Acks(channel, 1))
+        super().__init__(message, ChannelAcks(channel))
         self._channel = channel
 
     async def ack(self) -> None:

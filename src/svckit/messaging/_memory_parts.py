@@ -6,19 +6,23 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from svckit.core.errors import MessagingError
-from svckit.messaging.transport import Outgoing
+from svckit.core.logging import get_logger
+from svckit.messaging.transport import Outgoing, QueueType
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Mapping
 
-    from svckit.messaging.memory import MemoryBroker
+    from svckit.messaging._memory_broker import MemoryBroker
     from svckit.messaging.transport import Delivery
+
+_log = get_logger("svckit.memory")
 
 __all__ = [
     "MemoryDelivery",
@@ -53,17 +57,26 @@ class Stored:
     redelivered: bool = False
     delivery_count: int = 0
     position: int = 0  # order of arrival in its queue; a requeued message goes back there
+    # When its own expiration runs out (loop time), set as it enters a queue; it is
+    # dead-lettered as expired when it reaches the head of the queue, as RabbitMQ does.
+    expires_at: float | None = None
 
 
 @dataclass(slots=True)
 class Queue:
     name: str
+    queue_type: QueueType = QueueType.QUORUM
     dead_letter: str | None = None  # queue name, through the default exchange
     ttl_ms: int | None = None
     delivery_limit: int | None = None
     ready: deque[Stored] = field(default_factory=deque)
     consumers: list[Subscription] = field(default_factory=list)
     next_consumer: int = 0
+
+    @property
+    def arguments(self) -> tuple[QueueType, str | None, int | None, int | None]:
+        """What a second declaration must repeat (RabbitMQ's x-arguments)."""
+        return (self.queue_type, self.dead_letter, self.ttl_ms, self.delivery_limit)
 
 
 class MemoryDelivery:
@@ -83,6 +96,7 @@ class MemoryDelivery:
         "correlation_id",
         "expiration",
         "headers",
+        "malformed",
         "message_id",
         "priority",
         "redelivered",
@@ -124,6 +138,7 @@ class MemoryDelivery:
         self.reply_to = stored.reply_to
         self.app_id = stored.app_id
         self.user_id = stored.user_id
+        self.malformed: str | None = None  # what is stored was published by svckit's rules
 
     def _settle(self) -> bool:
         """Mark settled; False when the broker already took the message back."""
@@ -167,25 +182,23 @@ class MemoryDelivery:
 
 
 class Subscription:
-    """One consumer of a queue: its prefetch window and the runners that call it.
+    """One consumer of a queue: its prefetch window and the tasks that call it.
 
-    Deliveries wait in ``buffer`` for a runner: a task that calls the callback with one
-    delivery after another while there are any, one per turn of the event loop, then
-    ends. When a delivery arrives and no runner is free, one more starts at the next
-    turn of the loop if none is free by then: a handler that waits on I/O never holds
-    up the next delivery, and fast handlers (which free their runner as soon as they
-    acknowledge and return) share a few tasks instead of taking one each.
+    Each delivery runs in a task of its own, as aiormq runs each message off the
+    socket, in a copy of the context the subscription was made in: a handler never
+    sees the publisher's context variables (its bound log fields, its trace), nor what
+    an earlier delivery set, which RabbitMQ could not carry either.
     """
 
     __slots__ = (
         "broker",
-        "buffer",
         "callback",
-        "free",
+        "context",
+        "loop",
+        "pending",
         "prefetch",
         "queue",
         "tag",
-        "topping_up",
         "unacked",
         "unsettled",
     )
@@ -203,9 +216,10 @@ class Subscription:
         self.prefetch = prefetch
         self.unacked = 0
         self.unsettled: set[MemoryDelivery] = set()
-        self.buffer: deque[MemoryDelivery] = deque()
-        self.free = 0  # runners not in the callback: each takes a buffered delivery next
-        self.topping_up = False
+        # Delivered, but their task has not started: `cancel` gives them back unseen.
+        self.pending: dict[MemoryDelivery, asyncio.Task[None]] = {}
+        self.context = contextvars.copy_context()
+        self.loop = asyncio.get_running_loop()
         self.tag = next(broker._tags)  # noqa: SLF001
 
     @property
@@ -213,28 +227,25 @@ class Subscription:
         return self in self.queue.consumers
 
     def deliver(self, delivery: MemoryDelivery) -> None:
-        self.buffer.append(delivery)
-        self.wake()
+        task = self.loop.create_task(self._call(delivery), context=self.context.copy())
+        self.pending[delivery] = task
+        self.broker._track(task)  # noqa: SLF001
 
-    def wake(self) -> None:
-        """At the next turn of the loop, start runners if deliveries are still waiting."""
-        if self.free < len(self.buffer) and not self.topping_up:
-            self.topping_up = True
-            asyncio.get_running_loop().call_soon(self.top_up)
-
-    def top_up(self) -> None:
-        """Start a runner for each buffered delivery that no free runner will take."""
-        self.topping_up = False
-        while self.free < len(self.buffer):
-            self.free += 1
-            self.broker._start_runner(self)  # noqa: SLF001
+    async def _call(self, delivery: MemoryDelivery) -> None:
+        del self.pending[delivery]
+        try:
+            await self.callback(delivery)
+        except Exception:  # noqa: BLE001 - logged; the consumer goes on
+            # What the consumer did not settle stays unacknowledged, as on RabbitMQ.
+            _log.exception("a consumer callback failed", queue=self.queue.name)
 
     async def cancel(self) -> None:
         if self in self.queue.consumers:
             self.queue.consumers.remove(self)
-        # Deliveries no runner took yet never reached the consumer: they go back now.
-        buffered, self.buffer = self.buffer, deque()
-        for delivery in buffered:
+        # Deliveries whose task did not start never reached the consumer: they go back now.
+        pending, self.pending = self.pending, {}
+        for delivery, task in pending.items():
+            task.cancel()
             delivery.take_back()
 
 
@@ -254,6 +265,12 @@ def record_death(stored: Stored, queue: str, reason: str) -> None:
         deaths.remove(entry)
     entry["count"] = int(entry["count"]) + 1
     entry["time"] = datetime.now(UTC)
+    if stored.expiration is not None:
+        # RabbitMQ moves the expiration into the death record, so that the message does
+        # not expire again in the queue it goes to.
+        entry["original-expiration"] = stored.expiration
+        stored.expiration = None
+    stored.expires_at = None
     stored.headers["x-death"] = [entry, *deaths]
 
 
@@ -291,8 +308,8 @@ def to_outgoing(stored: Stored) -> Outgoing:
     return Outgoing(
         body=stored.body,
         routing_key=stored.routing_key,
-        message_id=stored.message_id or "",
-        timestamp=stored.timestamp or datetime.now().astimezone(),
+        message_id=stored.message_id,
+        timestamp=stored.timestamp,
         type=stored.type,
         correlation_id=stored.correlation_id,
         headers=dict(stored.headers),

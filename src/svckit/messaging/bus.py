@@ -57,8 +57,14 @@ _log = get_logger("svckit.bus")
 DEFAULT_EXCHANGE = "svckit"
 
 
-def transport_for_url(url: str, *, service: str = "svckit") -> Transport:
-    """Make the transport a URL names: ``memory://...`` or ``amqp(s)://...``."""
+def transport_for_url(
+    url: str, *, service: str = "svckit", connect_timeout: float | None = None
+) -> Transport:
+    """Make the transport a URL names: ``memory://...`` or ``amqp(s)://...``.
+
+    ``connect_timeout`` bounds how long connecting to RabbitMQ may take (``None``: the
+    transport's default, 10 s).
+    """
     if url.startswith("memory://"):
         from svckit.messaging.memory import MemoryTransport  # noqa: PLC0415
 
@@ -66,7 +72,9 @@ def transport_for_url(url: str, *, service: str = "svckit") -> Transport:
     if url.startswith(("amqp://", "amqps://")):
         from svckit.messaging.amqp import AmqpTransport  # noqa: PLC0415 - needs the worker extra
 
-        return AmqpTransport(url, connection_name=service)
+        if connect_timeout is None:
+            return AmqpTransport(url, connection_name=service)
+        return AmqpTransport(url, connection_name=service, connect_timeout=connect_timeout)
     scheme = url.partition("://")[0] or url[:10]
     raise ValueError(f"unsupported bus URL scheme {scheme!r}; use memory:// or amqp://")
 
@@ -198,7 +206,8 @@ class Bus:
 
         Args:
             message: An `Event` or a `Command` with a topic.
-            message_id: The id consumers deduplicate by (a new UUID by default).
+            message_id: The id consumers deduplicate by (by default 128 random bits as 32
+                hex characters).
             correlation_id: Ties the message to a conversation.
             headers: Extra AMQP headers.
 

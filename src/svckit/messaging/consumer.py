@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
+from pydantic_core.core_schema import ErrorType
 
 from svckit.core.errors import DecodeError
 from svckit.core.retry import RetryPolicy
@@ -48,7 +49,7 @@ class Incoming:
     """A received message's metadata, for handlers that ask for it.
 
     Attributes:
-        body: The raw body.
+        body: The body, its content encoding (gzip, deflate) undone.
         topic: The routing key it was published with.
         message_id: Its unique id (deduplication key).
         attempt: 1 on the first try, then 2, 3... on retries.
@@ -71,7 +72,10 @@ class Incoming:
     def request_id(self) -> str | None:
         """The request id that caused this message, if the publisher carried one."""
         value = self.headers.get(Headers.REQUEST_ID)
-        return value if isinstance(value, str) else None
+        # Foreign: only a short line of printable text counts as a request id.
+        if isinstance(value, str) and 0 < len(value) <= 128 and value.isprintable():  # noqa: PLR2004
+            return value
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +93,9 @@ class ConsumerSpec:
         delivery_limit: Deliveries after which the broker dead-letters a message that
             keeps crashing its consumer (quorum queues).
         idempotency_ttl: Seconds a processed message id is remembered.
+        idempotency_lease: Seconds an idempotent consumer's claim on a message id lasts
+            unless renewed; it is renewed every third of that while the handler runs,
+            and it is how long a redelivered message waits after its consumer died.
     """
 
     patterns: tuple[str, ...] = ()
@@ -100,6 +107,7 @@ class ConsumerSpec:
     queue_type: QueueType = QueueType.QUORUM
     delivery_limit: int = 20
     idempotency_ttl: float = 7 * 24 * 3600
+    idempotency_lease: float = 30.0
 
     def __post_init__(self) -> None:
         """Check the numbers and patterns."""
@@ -111,6 +119,8 @@ class ConsumerSpec:
             raise ValueError("concurrency must be between 1 and prefetch")
         if self.delivery_limit < 1:
             raise ValueError("delivery_limit must be at least 1")
+        if not self.idempotency_lease > 0:
+            raise ValueError("idempotency_lease must be positive")
 
 
 def consumer(
@@ -123,6 +133,7 @@ def consumer(
     queue_type: QueueType | str = QueueType.QUORUM,
     delivery_limit: int = 20,
     idempotency_ttl: float = 7 * 24 * 3600,
+    idempotency_lease: float = 30.0,
 ) -> Callable[[F], F]:
     """Mark an async function or method as a message consumer.
 
@@ -139,6 +150,9 @@ def consumer(
         delivery_limit: Deliveries before the broker dead-letters a message that keeps
             crashing the process.
         idempotency_ttl: Seconds a processed id is remembered.
+        idempotency_lease: Seconds a claim on a message id lasts unless renewed (it is
+            renewed while the handler runs); a message whose consumer died waits this
+            long before another consumer takes it.
     """
     spec = ConsumerSpec(
         patterns=patterns,
@@ -150,6 +164,7 @@ def consumer(
         queue_type=QueueType(queue_type),
         delivery_limit=delivery_limit,
         idempotency_ttl=idempotency_ttl,
+        idempotency_lease=idempotency_lease,
     )
 
     def mark(func: F) -> F:
@@ -249,9 +264,17 @@ def _decoder(message_type: Any) -> Callable[[bytes], Any]:
         try:
             return validate(body)
         except ValidationError as exc:
-            raise DecodeError(_validation_summary(exc)) from exc
+            # `from None`: the ValidationError's own text shows the input values.
+            raise DecodeError(validation_summary(exc)) from None
+        except Exception as exc:  # noqa: BLE001 - any failure to read the body is poison
+            raise _unreadable(exc) from None
 
     return decode
+
+
+def reads_json(handler: BoundHandler) -> bool:
+    """Whether ``handler`` takes the body decoded from JSON (not the raw bytes)."""
+    return handler.decode is not _raw
 
 
 def _raw(body: bytes) -> bytes:
@@ -261,17 +284,46 @@ def _raw(body: bytes) -> bytes:
 def _json_object(body: bytes) -> dict[str, Any]:
     try:
         value = json.loads(body)
-    except ValueError as exc:
-        raise DecodeError(f"body is not JSON: {exc}") from exc
+    except Exception as exc:  # noqa: BLE001 - any failure to read the body is poison
+        raise _unreadable(exc) from None
     if not isinstance(value, dict):
         raise DecodeError(f"expected a JSON object, got {type(value).__name__}")
     return value
 
 
-def _validation_summary(exc: ValidationError) -> str:
-    # Locations and messages only: the input values may be personal data.
-    parts = [
-        f"{'.'.join(str(loc) for loc in error['loc']) or '<body>'}: {error['msg']}"
-        for error in exc.errors(include_url=False, include_input=False)[:10]
-    ]
+def _unreadable(exc: Exception) -> DecodeError:
+    # Only what says where, never what: a JSON error's position, not the text around it.
+    if isinstance(exc, RecursionError):
+        return DecodeError("body is not readable JSON: nested too deeply")
+    if isinstance(exc, json.JSONDecodeError):
+        return DecodeError(f"body is not JSON: {exc.msg} at position {exc.pos}")
+    if isinstance(exc, UnicodeError):
+        return DecodeError("body is not JSON: not valid UTF-8 (or UTF-16/32) text")
+    return DecodeError(f"body is not readable JSON: {type(exc).__name__}")
+
+
+def validation_summary(exc: ValidationError) -> str:
+    """A validation error's field locations and what is wrong, never the input values.
+
+    pydantic's message is kept where it cannot quote the input (``Field required``,
+    ``Input should be a valid integer``); otherwise (a custom validator's message, which
+    may quote the value) the error type stands in for it.
+    """
+    errors = exc.errors(include_url=False, include_input=False, include_context=False)
+    parts = []
+    for error in errors[:10]:
+        where = ".".join(str(loc) for loc in error["loc"])[:100] or "<body>"
+        kind = error["type"]
+        parts.append(f"{where}: {error['msg'] if kind in _PLAIN_MESSAGES else kind}")
     return f"{exc.error_count()} validation error(s): " + "; ".join(parts)
+
+
+# pydantic's own error types whose message says nothing of the input; the others carry a
+# user's text (value_error, assertion_error: a validator's message), the input's tag or an
+# exception's text, and custom error types say anything.
+_PLAIN_MESSAGES = frozenset(typing.get_args(ErrorType)) - {
+    "value_error",
+    "assertion_error",
+    "union_tag_invalid",
+    "get_attribute_error",
+}

@@ -9,21 +9,29 @@ Replaying sends a dead letter back to its consumer queue with the attempt count 
 1, the error headers removed and ``x-svckit-replayed`` counting the replays; the dead letter
 is acknowledged only after the broker confirmed the replayed copy. The ``svckit dlq``
 command is a thin shell over this class.
+
+Reading never gives a dead letter back to the broker (a give-back counts as a delivery,
+and a queue's delivery limit would drop it): `list`, `show` and `replay` go once round
+the queue, taking each dead letter and publishing an identical copy to its tail (or the
+replayed copy to the consumer queue) before acknowledging it, which keeps the order.
+Dead letters are foreign input: whatever their headers hold, they are shown as well as
+they can be, never refused.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from svckit.messaging.transport import Headers, Outgoing
+from svckit.messaging._foreign import printable, sane_int
+from svckit.messaging._handling import MAX_ATTEMPT, copy_to, header_budget
+from svckit.messaging.transport import Headers
 
 if TYPE_CHECKING:
     import builtins
-    from collections.abc import Collection, Mapping
+    from collections.abc import Awaitable, Callable, Collection, Mapping
 
-    from svckit.messaging.transport import Delivery, Transport
+    from svckit.messaging.transport import Delivery, Outgoing, Transport
 
 __all__ = ["DeadLetter", "DeadLetters"]
 
@@ -32,7 +40,13 @@ _ERROR_HEADERS = (
     Headers.ERROR_MESSAGE,
     Headers.ERROR_TRACEBACK,
     Headers.DEAD_LETTERED_AT,
+    Headers.DROPPED_HEADERS,
+    Headers.DROPPED_PROPERTIES,
+    Headers.TRUNCATED_HEADERS,
+    "x-death",
 )
+#: The longest text a `DeadLetter` field holds, in characters.
+TEXT_LIMIT = 4000
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,25 +65,44 @@ class DeadLetter:
 
     @classmethod
     def from_delivery(cls, delivery: Delivery | Outgoing) -> DeadLetter:
-        """Read the dead-letter headers of a delivery (or of a message a broker holds)."""
-        headers = delivery.headers
+        """Read the dead-letter headers of a delivery (or of a message a broker holds).
+
+        Any header may be missing or hold anything (a foreign dead letter): what cannot be
+        read is shown as text, or as its default.
+        """
+        headers = dict(delivery.headers or {})
         death = _first_death(headers)
+        routing_keys = death.get("routing-keys")
+        first_key = routing_keys[0] if isinstance(routing_keys, list) and routing_keys else None
+        message_id = delivery.message_id
         return cls(
-            message_id=delivery.message_id,
-            topic=str(
-                headers.get(Headers.ROUTING_KEY)
-                or next(iter(death.get("routing-keys") or []), None)
-                or delivery.routing_key
+            message_id=printable(message_id, 255) if message_id is not None else None,
+            topic=next(
+                (
+                    key[:TEXT_LIMIT]
+                    for key in (headers.get(Headers.ROUTING_KEY), first_key)
+                    if isinstance(key, str) and key
+                ),
+                delivery.routing_key,
             ),
             # A message the broker dead-lettered itself (delivery limit) has only x-death.
-            error_type=str(headers.get(Headers.ERROR_TYPE) or death.get("reason", "unknown")),
-            error_message=str(headers.get(Headers.ERROR_MESSAGE, "")),
-            traceback=str(headers.get(Headers.ERROR_TRACEBACK, "")),
-            attempt=int(headers.get(Headers.ATTEMPT, 1) or 1),
-            dead_lettered_at=str(headers.get(Headers.DEAD_LETTERED_AT, "")),
+            error_type=_text(headers.get(Headers.ERROR_TYPE) or death.get("reason") or "unknown"),
+            error_message=_text(headers.get(Headers.ERROR_MESSAGE, "")),
+            traceback=_text(headers.get(Headers.ERROR_TRACEBACK, "")),
+            attempt=sane_int(headers.get(Headers.ATTEMPT, 1), 1, MAX_ATTEMPT) or 1,
+            dead_lettered_at=_text(headers.get(Headers.DEAD_LETTERED_AT, "")),
             body=delivery.body,
             headers=dict(headers),
         )
+
+
+def _text(value: object) -> str:
+    if isinstance(value, str):
+        return value[:TEXT_LIMIT]
+    if isinstance(value, int | float):
+        return str(value)[:TEXT_LIMIT]
+    # bytes (text that was not UTF-8) shown with escapes; anything else by its type.
+    return printable(value, TEXT_LIMIT)
 
 
 def _first_death(headers: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -102,19 +135,35 @@ class DeadLetters:
         return await self.transport.message_count(self.dead_letter_queue)
 
     async def list(self, limit: int = 100) -> builtins.list[DeadLetter]:
-        """Read up to ``limit`` dead letters, oldest first, leaving them in place."""
-        held = await self._take(limit)
-        try:
-            return [DeadLetter.from_delivery(d) for d in held]
-        finally:
-            await _give_back(held)
+        """Read up to ``limit`` dead letters, oldest first, leaving them in place.
+
+        The whole queue goes round once (see the module's docstring), so reading costs
+        a publish per dead letter, not only per dead letter returned.
+        """
+        found: builtins.list[DeadLetter] = []
+
+        async def read(delivery: Delivery) -> bool:
+            if len(found) < limit:
+                found.append(DeadLetter.from_delivery(delivery))
+            return False
+
+        await self._go_round(read)
+        return found
 
     async def show(self, message_id: str, *, limit: int = 10_000) -> DeadLetter | None:
         """The dead letter with ``message_id`` (among the first ``limit``), or None."""
-        for letter in await self.list(limit):
-            if letter.message_id == message_id:
-                return letter
-        return None
+        found: builtins.list[DeadLetter] = []
+        seen = 0
+
+        async def read(delivery: Delivery) -> bool:
+            nonlocal seen
+            seen += 1
+            if not found and seen <= limit and delivery.message_id == message_id:
+                found.append(DeadLetter.from_delivery(delivery))
+            return False
+
+        await self._go_round(read)
+        return found[0] if found else None
 
     async def replay(
         self,
@@ -127,53 +176,58 @@ class DeadLetters:
         Returns:
             How many were replayed.
         """
-        held = await self._take(limit)
-        kept: builtins.list[Delivery] = []
         replayed = 0
-        try:
-            while held:
-                delivery = held.pop(0)
-                if message_ids is not None and delivery.message_id not in message_ids:
-                    kept.append(delivery)
-                    continue
-                await self.transport.publish("", self._replayed(delivery), mandatory=True)
-                await delivery.ack()
-                replayed += 1
-        finally:
-            await _give_back(kept + held)
+        seen = 0
+
+        async def send(delivery: Delivery) -> bool:
+            nonlocal replayed, seen
+            seen += 1
+            if seen > limit or (message_ids is not None and delivery.message_id not in message_ids):
+                return False
+            await self.transport.publish("", self._replayed(delivery), mandatory=True)
+            replayed += 1
+            return True
+
+        await self._go_round(send)
         return replayed
 
     async def purge(self) -> int:
         """Delete every dead letter; return how many."""
         return await self.transport.purge(self.dead_letter_queue)
 
-    async def _take(self, limit: int) -> builtins.list[Delivery]:
-        held: builtins.list[Delivery] = []
-        while len(held) < limit:
+    async def _go_round(self, visit: Callable[[Delivery], Awaitable[bool]]) -> None:
+        """Take each dead letter that is there now, once, oldest first.
+
+        ``visit`` returns True when it published the letter elsewhere; otherwise an
+        identical copy goes to the tail of the queue. The letter is acknowledged once
+        the broker confirmed either, so a failure at any point loses nothing (at worst
+        a dead letter is there twice).
+        """
+        for _ in range(await self.count()):
             delivery = await self.transport.get(self.dead_letter_queue)
             if delivery is None:
-                break
-            held.append(delivery)
-        return held
+                return
+            if not await visit(delivery):
+                await self.transport.publish("", self._kept(delivery), mandatory=True)
+            await delivery.ack()
+
+    def _kept(self, delivery: Delivery) -> Outgoing:
+        # svckit's own copy rules (an expiration or foreign user id kept in headers, what
+        # cannot be sent left out and named): for a letter svckit wrote, an identical copy.
+        # The room of a dead letter's note too, so that going round never cuts a header.
+        budget = header_budget(self.transport, extra=2048)
+        return copy_to(delivery, self.dead_letter_queue, {}, budget=budget)
 
     def _replayed(self, delivery: Delivery) -> Outgoing:
-        headers = {k: v for k, v in delivery.headers.items() if k not in _ERROR_HEADERS}
-        headers.pop("x-death", None)
-        headers[Headers.ATTEMPT] = 1
-        headers[Headers.REPLAYED] = int(headers.get(Headers.REPLAYED, 0) or 0) + 1
-        headers.setdefault(Headers.ROUTING_KEY, delivery.routing_key)
-        return Outgoing(
-            body=delivery.body,
-            routing_key=self.queue,
-            message_id=delivery.message_id or "",
-            timestamp=delivery.timestamp or datetime.now(UTC),
-            type=delivery.type,
-            correlation_id=delivery.correlation_id,
-            headers=headers,
-        )
-
-
-async def _give_back(deliveries: list[Delivery]) -> None:
-    # Oldest first: RabbitMQ serves returned messages in the order they came back.
-    for delivery in deliveries:
-        await delivery.nack(requeue=True)
+        replays = sane_int(delivery.headers.get(Headers.REPLAYED, 0), 0, 10**9) or 0
+        own = {
+            Headers.ATTEMPT: 1,
+            Headers.REPLAYED: replays + 1,
+            Headers.ROUTING_KEY: _text(
+                delivery.headers.get(Headers.ROUTING_KEY) or delivery.routing_key
+            )[:255],
+        }
+        outgoing = copy_to(delivery, self.queue, own, budget=header_budget(self.transport))
+        for name in _ERROR_HEADERS:
+            outgoing.headers.pop(name, None)
+        return outgoing

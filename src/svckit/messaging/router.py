@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from svckit.messaging.consumer import ConsumerSpec, consumer, spec_of
@@ -34,13 +35,17 @@ class ConsumerRouter:
     """A group of consumer functions to include in services.
 
     Attributes:
-        handlers: The consumer functions, in the order they were added.
+        prefix: Put before the name of each of its consumers, those of included routers
+            too (which keep their own prefix after it).
+        handlers: The consumer functions, in the order they were added or included.
     """
 
     def __init__(self, *, prefix: str = "") -> None:
         """Create an empty router; ``prefix`` is put before each consumer's name."""
         self.prefix = prefix
         self.handlers: list[Callable[..., Awaitable[None]]] = []
+        # Each handler with the prefixes it carries from the routers it came through.
+        self._entries: list[tuple[Callable[..., Awaitable[None]], str]] = []
 
     def consumer(self, *patterns: str, **options: Any) -> Callable[[Any], Any]:
         """Add a consumer; takes the same arguments as `svckit.messaging.consumer`."""
@@ -49,32 +54,36 @@ class ConsumerRouter:
         def add(func: Any) -> Any:
             marked = mark(func)
             self.handlers.append(marked)
+            self._entries.append((marked, ""))
             return marked
 
         return add
 
     def include(self, other: ConsumerRouter) -> None:
-        """Add every consumer of ``other`` to this router."""
-        self.handlers.extend(other.handlers)
+        """Add every consumer of ``other`` to this router, each keeping ``other``'s prefix.
+
+        A consumer ``send`` of ``ConsumerRouter(prefix="mail.")`` included in
+        ``ConsumerRouter(prefix="notify.")`` is named ``notify.mail.send``: its queue is
+        the same whether the service includes ``other`` itself or through this router,
+        and including a router never renames the queues of its consumers.
+        """
+        for handler, inner in other._entries:
+            self.handlers.append(handler)
+            self._entries.append((handler, other.prefix + inner))
 
     def specs(self) -> list[tuple[Callable[..., Awaitable[None]], ConsumerSpec]]:
-        """Each handler with its spec, named with the router's prefix."""
+        """Each handler with its spec, named with the prefixes of the routers it is in."""
         result = []
-        for handler in self.handlers:
+        for handler, inner in self._entries:
             spec = spec_of(handler)
             if spec is None:  # pragma: no cover - consumer() always marks
                 continue
-            if self.prefix:
+            prefix = self.prefix + inner
+            if prefix:
                 name = spec.name or getattr(handler, "__name__", "consumer")
-                spec = _renamed(spec, f"{self.prefix}{name}")
+                spec = replace(spec, name=f"{prefix}{name}")
             result.append((handler, spec))
         return result
-
-
-def _renamed(spec: ConsumerSpec, name: str) -> ConsumerSpec:
-    from dataclasses import replace  # noqa: PLC0415
-
-    return replace(spec, name=name)
 
 
 def inject(

@@ -42,6 +42,11 @@ class Headers:
     QUEUE = "x-svckit-queue"
     ROUTING_KEY = "x-svckit-routing-key"
     REPLAYED = "x-svckit-replayed"
+    ORIGINAL_EXPIRATION = "x-svckit-original-expiration"
+    ORIGINAL_USER_ID = "x-svckit-original-user-id"
+    DROPPED_HEADERS = "x-svckit-dropped-headers"
+    DROPPED_PROPERTIES = "x-svckit-dropped-properties"
+    TRUNCATED_HEADERS = "x-svckit-truncated-headers"
 
 
 class QueueType(enum.StrEnum):
@@ -57,8 +62,8 @@ class Outgoing:
 
     body: bytes
     routing_key: str
-    message_id: str
-    timestamp: datetime
+    message_id: str | None
+    timestamp: datetime | None
     type: str | None = None
     correlation_id: str | None = None
     headers: dict[str, Any] = field(default_factory=dict)
@@ -122,6 +127,9 @@ class Delivery(Protocol):
     reply_to: str | None
     app_id: str | None
     user_id: str | None
+    #: Why the message's frames could not be read as sent (text that is not UTF-8, an
+    #: impossible timestamp...), or None; such a message is poison.
+    malformed: str | None
 
     async def ack(self) -> None:
         """The message is done with: the broker forgets it."""

@@ -9,6 +9,9 @@
             assert harness.published(ThumbnailReady) == [ThumbnailReady(key="photo-1")]
             assert harness.dead_letters() == []
 
+``harness.publish_raw(topic, body)`` sends bytes exactly as given, to test what a
+consumer does with a body that is not a valid message (it ends in the dead letters).
+
 With pytest, the ``svckit_harness`` fixture (installed with svckit as a pytest plugin)
 starts harnesses and stops them after the test.
 """

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Generic, Protocol, Self, TypeVar
 
 from svckit.core.errors import LifecycleError
@@ -10,13 +11,17 @@ from svckit.core.logging import configure_logging
 from svckit.core.settings import Environment
 from svckit.messaging.dead_letters import DeadLetter
 from svckit.messaging.memory import MemoryBroker, MemoryTransport, forget_broker
+from svckit.messaging.transport import Outgoing
+from svckit.storage import forget_memory_storage
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from types import TracebackType
 
     from svckit.cache import Cache
     from svckit.chassis import ChassisService
-    from svckit.messaging import Message, Outgoing
+    from svckit.messaging import Message
+    from svckit.storage import ContentStore
 
 __all__ = ["HarnessFactory", "ServiceHarness"]
 
@@ -40,12 +45,12 @@ class HarnessFactory(Protocol):
 
 
 class ServiceHarness(Generic[S]):
-    """Runs a service on a broker and a cache of its own, in the test's event loop.
+    """Runs a service on a broker, a cache and a content store of its own, in the test's loop.
 
     The service's settings come from its settings class and the environment variables, as
     in production (but never from a ``.env`` file), with these overrides: a fresh
-    ``memory://`` bus and cache, the ``test`` environment and no health port. Give more
-    overrides as keyword arguments, or a ready service instance.
+    ``memory://`` bus, cache and content store, the ``test`` environment and no health
+    port. Give more overrides as keyword arguments, or a ready service instance.
 
     Attributes:
         service: The running service.
@@ -67,6 +72,7 @@ class ServiceHarness(Generic[S]):
             values: dict[str, Any] = {
                 "bus_url": self._own_broker,
                 "cache_url": "memory://",
+                "storage_url": self._own_broker,
                 "environment": Environment.TEST,
                 "health_port": None,
                 **overrides,
@@ -82,6 +88,7 @@ class ServiceHarness(Generic[S]):
             raise LifecycleError("ServiceHarness runs services on the embedded memory:// broker")
         self.broker: MemoryBroker = transport.broker
         self._seen = self.broker.published_count
+        self._raw_ids: set[str] = set()
 
     async def __aenter__(self) -> Self:
         """Configure logging as the service would, then start it (resources, consumers)."""
@@ -101,15 +108,77 @@ class ServiceHarness(Generic[S]):
         finally:
             if self._own_broker is not None:
                 forget_broker(self._own_broker)
+                forget_memory_storage(self._own_broker)
 
     @property
     def cache(self) -> Cache:
         """The service's cache."""
         return self.service.cache
 
+    @property
+    def storage(self) -> ContentStore:
+        """The service's content store."""
+        return self.service.storage
+
     async def publish(self, message: Message, **options: Any) -> str:
         """Publish ``message`` on the service's bus (as another service would)."""
         return await self.service.bus.publish(message, **options)
+
+    async def publish_raw(
+        self,
+        topic: str,
+        body: bytes,
+        *,
+        headers: Mapping[str, Any] | None = None,
+        content_type: str | None = "application/json",
+        content_encoding: str | None = None,
+        message_id: str | None = None,
+    ) -> str:
+        """Publish ``body`` exactly as given, to test what the service does with bad input.
+
+        Nothing is encoded, validated or added: no schema header, no trace context. The
+        message goes to the service's exchange with ``topic`` as its routing key and its
+        AMQP type, as the bus would send it, so consumers bound to ``topic`` receive it.
+        `published` leaves these messages out (they may not parse); `messages` lists them.
+
+        Example:
+            ```python
+            await harness.publish_raw("user.signed_up", b"{not json")
+            await harness.wait_idle()
+            [letter] = harness.dead_letters()
+            ```
+
+        Args:
+            topic: The routing key.
+            body: The bytes consumers receive.
+            headers: AMQP application headers.
+            content_type: The ``content_type`` property.
+            content_encoding: The ``content_encoding`` property (``gzip``...).
+            message_id: The id (a new random one by default).
+
+        Returns:
+            The message id.
+
+        Raises:
+            LifecycleError: the harness is not running (its queues do not exist yet).
+        """
+        if not self.service.ready:
+            raise LifecycleError("start the harness (async with harness:) before publishing")
+        message_id = message_id or uuid.uuid4().hex
+        outgoing = Outgoing(
+            body=body,
+            routing_key=topic,
+            message_id=message_id,
+            timestamp=datetime.now(UTC),
+            type=topic,
+            headers=dict(headers or {}),
+            content_type=content_type,
+            content_encoding=content_encoding,
+        )
+        bus = self.service.bus
+        await bus.transport.publish(bus.exchange, outgoing, mandatory=False)
+        self._raw_ids.add(message_id)
+        return message_id
 
     async def wait_idle(self, timeout: float = 10.0) -> None:
         """Wait until every queue is empty, nothing is unacknowledged and no retry waits.
@@ -133,11 +202,14 @@ class ServiceHarness(Generic[S]):
         return kept[-new:]
 
     def published(self, message_type: type[M]) -> list[M]:
-        """The messages of ``message_type`` published since the harness was made."""
+        """The messages of ``message_type`` published since the harness was made.
+
+        Messages sent with `publish_raw` are left out.
+        """
         return [
             message_type.model_validate_json(out.body)
             for out in self.messages
-            if out.routing_key == message_type.topic
+            if out.routing_key == message_type.topic and out.message_id not in self._raw_ids
         ]
 
     def dead_letters(self, consumer: str | None = None) -> list[DeadLetter]:

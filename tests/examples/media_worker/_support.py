@@ -21,10 +21,12 @@ StartWorker: TypeAlias = Callable[..., Awaitable[ServiceHarness[MediaWorker]]]
 
 
 def worker_settings(**overrides: Any) -> MediaWorkerSettings:
-    """Settings on a broker of the test's own, with no health port."""
+    """Settings on a broker and a content store of the test's own, with no health port."""
+    own = f"memory://media-test-{uuid.uuid4().hex}"
     values: dict[str, Any] = {
-        "bus_url": f"memory://media-test-{uuid.uuid4().hex}",
+        "bus_url": own,
         "cache_url": "memory://",
+        "storage_url": own,
         "environment": "test",
         "health_port": None,
         "image_workers": 2,

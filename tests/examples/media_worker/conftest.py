@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from examples.media_worker import MediaWorker
+from svckit.storage import forget_memory_storage
 from svckit.testing import ServiceHarness
 from tests.examples.media_worker._support import StartWorker, worker_settings
 
@@ -36,3 +37,6 @@ async def start_worker() -> AsyncIterator[StartWorker]:
     yield start
     for harness in reversed(started):
         await harness.__aexit__(None, None, None)
+        url = harness.service.settings.storage_url.get_secret_value()
+        if url.startswith("memory://"):
+            forget_memory_storage(url)

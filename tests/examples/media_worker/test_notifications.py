@@ -74,7 +74,7 @@ async def test_an_unknown_outcome_is_not_sent_again(start_worker: StartWorker) -
     await harness.publish(ADA, message_id="signup-2")
     await harness.wait_idle()
     # As if the ack had been lost and the broker delivered the message again:
-    await harness.service.bus.inbox.release("media-worker.notify_user_created:signup-2")
+    assert await harness.cache.delete("inbox:media-worker.notify_user_created:signup-2")
     await harness.publish(ADA, message_id="signup-2")
     await harness.wait_idle()
     assert notifier.attempts == ["signup-2"]
@@ -144,7 +144,7 @@ async def test_a_webhook_that_hangs_up_without_answering_is_not_called_again(
         harness = await start_worker(webhook_url=server.url)
         await harness.publish(ADA, message_id="signup-5")
         await harness.wait_idle()
-        await harness.service.bus.inbox.release("media-worker.notify_user_created:signup-5")
+        assert await harness.cache.delete("inbox:media-worker.notify_user_created:signup-5")
         await harness.publish(ADA, message_id="signup-5")
         await harness.wait_idle()
     assert len(server.received) == 1

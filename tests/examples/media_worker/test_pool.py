@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
+import signal
+import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -14,9 +19,15 @@ from examples.media_worker.storage import MediaState, submit
 from svckit import LifecycleError
 from tests.examples.media_worker._crash import die, double, niceness, stop_signals_ignored
 from tests.examples.media_worker._images import jpeg
+from tests.messaging.conftest import eventually
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
     from tests.examples.media_worker._support import StartWorker
+
+#: How long a pool process may take to notice that its service is gone.
+ORPHAN_DEADLINE = 20.0
 
 
 async def test_a_process_pool_returns_results_and_the_images_own_errors() -> None:
@@ -69,3 +80,99 @@ async def test_the_worker_processes_images_in_its_process_pool(start_worker: Sta
     assert failed is not None
     assert (failed.state, failed.code) == (MediaState.FAILED, FailureCode.NOT_AN_IMAGE)
     assert [event.media_id for event in harness.published(MediaProcessed)] == [good]
+
+
+# ------------------------------------------------------------------ no orphans
+
+
+def _exited(pid: int) -> bool:
+    """Whether ``pid`` is gone, or a zombie that nobody has reaped yet."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return True
+    return stat.rpartition(")")[2].split()[0] in {"Z", "X"}
+
+
+def _held_pids(folder: Path) -> list[int]:
+    return [int(path.name.removeprefix("pid-")) for path in folder.glob("pid-*")]
+
+
+@contextlib.asynccontextmanager
+async def _pool_parent(mode: str, folder: Path) -> AsyncIterator[asyncio.subprocess.Process]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "tests.examples.media_worker._orphans",
+        mode,
+        env={**os.environ, "ORPHANS_DIR": str(folder)},
+        # No pipes: the pool processes would inherit them, and waiting for the parent
+        # waits for its pipes to close too.
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        yield process
+    finally:
+        if process.returncode is None:
+            process.kill()
+        await process.wait()
+
+
+def _kill_survivors(pids: list[int]) -> None:
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.timeout(90)
+async def test_no_pool_process_outlives_a_service_killed_while_the_pool_starts(
+    tmp_path: Path,
+) -> None:
+    pids: list[int] = []
+    try:
+        async with _pool_parent("starting", tmp_path) as parent:
+            await eventually(
+                lambda: len(_held_pids(tmp_path)) == 2,
+                timeout=ORPHAN_DEADLINE,
+                message="both pool processes in their set-up",
+            )
+            pids = _held_pids(tmp_path)
+            # The service dies while its pool processes are still in their set-up.
+            parent.kill()
+            await parent.wait()
+        (tmp_path / "go").write_text("")
+
+        await eventually(
+            lambda: all(_exited(pid) for pid in pids),
+            timeout=ORPHAN_DEADLINE,
+            message="the pool processes to exit with their service",
+        )
+    finally:
+        _kill_survivors(pids)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.timeout(90)
+async def test_no_pool_process_outlives_a_service_killed_while_it_runs(tmp_path: Path) -> None:
+    pids: list[int] = []
+    try:
+        async with _pool_parent("running", tmp_path) as parent:
+            await eventually(
+                (tmp_path / "pids").exists,
+                timeout=ORPHAN_DEADLINE,
+                message="the pool running",
+            )
+            pids = [int(pid) for pid in (tmp_path / "pids").read_text().split()]
+            assert len(pids) == 2
+            parent.kill()
+            await parent.wait()
+
+        await eventually(
+            lambda: all(_exited(pid) for pid in pids),
+            timeout=ORPHAN_DEADLINE,
+            message="the pool processes to exit with their service",
+        )
+    finally:
+        _kill_survivors(pids)

@@ -6,6 +6,7 @@ import uuid
 from typing import TYPE_CHECKING
 
 import pytest
+import redis.asyncio as redis
 from PIL import Image
 from pydantic import ValidationError
 
@@ -60,7 +61,13 @@ def test_the_notifier_is_the_log_unless_a_webhook_is_set() -> None:
     worker = MediaWorker(worker_settings(webhook_url="https://hooks.example.com/a/b?token=x"))
     assert isinstance(worker.notifier, WebhookNotifier)
     assert worker.notifier.path == "/a/b?token=x"
-    assert [r.name for r in worker.resources()] == ["cache", "bus", "images", "webhook"]
+    assert [r.name for r in worker.resources()] == [
+        "cache",
+        "storage",
+        "bus",
+        "images",
+        "webhook",
+    ]
 
 
 async def test_the_image_pool_opens_and_closes_with_the_worker(
@@ -83,6 +90,14 @@ async def test_the_demo_takes_the_sample_end_to_end(tmp_path: Path) -> None:
     assert written_thumbnail_size(tmp_path) == (240, 320)
 
 
+async def delete_keys(prefix: str) -> None:
+    client = redis.from_url(REDIS_URL)
+    async with client:
+        keys = [key async for key in client.scan_iter(f"{prefix}*")]
+        if keys:
+            await client.delete(*keys)
+
+
 def written_thumbnail_size(directory: Path) -> tuple[int, int]:
     [thumbnail] = directory.glob("*-thumbnail.jpg")
     with Image.open(thumbnail) as picture:
@@ -94,12 +109,13 @@ async def test_outputs_and_counters_round_trip_through_redis(start_worker: Start
     suffix = uuid.uuid4().hex[:10]
     harness = await start_worker(
         cache_url=REDIS_URL,
+        storage_url=REDIS_URL,
         service_name=f"mw-{suffix}",
         storage_namespace=f"media-{suffix}",
         analytics_namespace=f"analytics-{suffix}",
     )
     worker = harness.service
-    producer = MediaStore.from_url(REDIS_URL, namespace=f"media-{suffix}")
+    producer = MediaStore.from_url(REDIS_URL, prefix=f"media-{suffix}")
     reader = AnalyticsReader.from_url(REDIS_URL, namespace=f"analytics-{suffix}")
     async with producer, reader:
         try:
@@ -121,6 +137,6 @@ async def test_outputs_and_counters_round_trip_through_redis(start_worker: Start
                 "user.created": 1,
             }
         finally:
-            await producer.cache.clear()
+            await delete_keys(f"content/media-{suffix}/")
             await reader.cache.clear()
             await worker.cache.clear()

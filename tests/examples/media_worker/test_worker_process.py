@@ -1,9 +1,9 @@
 """The media worker as it runs in production: `svckit run` against RabbitMQ and Redis.
 
 Fed by plain aio-pika publishes (as a service in another language would), checked in
-Redis (where other services read statuses and outputs), and stopped with SIGTERM in the
-middle of a batch: what it took is finished, what it did not take waits in its queue,
-and a second run finishes the rest.
+the content store on Redis (where other services read statuses and outputs), and
+stopped with SIGTERM in the middle of a batch: what it took is finished, what it did not
+take waits in its queue, and a second run finishes the rest.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import pytest
 import redis.asyncio as redis
 
 from examples.media_worker.storage import MediaStore
-from svckit.cache import Cache
 from tests._processes import svckit_run
 from tests.examples.media_worker._images import jpeg
 from tests.messaging._amqp_helpers import delete_topology, message_count
@@ -50,6 +49,7 @@ async def test_sigterm_mid_batch_drains_and_a_second_run_finishes_the_rest() -> 
         "MEDIA_SERVICE_NAME": service,
         "MEDIA_BUS_URL": AMQP_URL,
         "MEDIA_CACHE_URL": REDIS_URL,
+        "MEDIA_STORAGE_URL": REDIS_URL,
         "MEDIA_STORAGE_NAMESPACE": f"media-{suffix}",
         "MEDIA_ANALYTICS_NAMESPACE": f"analytics-{suffix}",
         "MEDIA_HEALTH_PORT": "0",
@@ -58,7 +58,7 @@ async def test_sigterm_mid_batch_drains_and_a_second_run_finishes_the_rest() -> 
         "MEDIA_SHUTDOWN_TIMEOUT": "40",
     }
     queue = f"{service}.process_media"
-    store = MediaStore(Cache.from_url(REDIS_URL, namespace=f"media-{suffix}"))
+    store = MediaStore.from_url(REDIS_URL, prefix=f"media-{suffix}")
     connection = await aio_pika.connect(AMQP_URL)
     try:
         async with store, connection:
@@ -115,8 +115,8 @@ async def test_sigterm_mid_batch_drains_and_a_second_run_finishes_the_rest() -> 
         )
         client = redis.from_url(REDIS_URL)
         async with client:
-            for namespace in (f"media-{suffix}", f"analytics-{suffix}"):
-                keys = [key async for key in client.scan_iter(f"{namespace}:*")]
+            for pattern in (f"content/media-{suffix}/*", f"analytics-{suffix}:*"):
+                keys = [key async for key in client.scan_iter(pattern)]
                 if keys:
                     await client.delete(*keys)
 

@@ -1,10 +1,7 @@
 """Tests of the thumbnails worker on the embedded broker: no RabbitMQ needed."""
 
 # --8<-- [start:imports]
-from collections.abc import Awaitable, Callable
-from typing import Any
-
-from svckit.testing import ServiceHarness
+from svckit.testing import HarnessFactory, ServiceHarness
 
 from thumbs.messages import ImageUploaded, ThumbnailReady
 from thumbs.service import Thumbnails
@@ -43,10 +40,7 @@ async def test_an_oversized_image_goes_to_dead_letters() -> None:
 
 
 # --8<-- [start:fixture]
-StartHarness = Callable[..., Awaitable[ServiceHarness[Any]]]
-
-
-async def test_the_size_comes_from_the_settings(svckit_harness: StartHarness) -> None:
+async def test_the_size_comes_from_the_settings(svckit_harness: HarnessFactory) -> None:
     harness = await svckit_harness(Thumbnails, thumbnail_size=64)
     await harness.publish(ImageUploaded(image_id="photo-2", width=300, height=600))
     await harness.wait_idle()
