@@ -299,7 +299,8 @@ def generate(count: int, secret: str) -> list[Sample]:
     """``count`` hostile samples, each followed by a valid neighbour: ``2 * count`` in all.
 
     Each kind of body in `BODIES` gets its share; the draws are derandomized, so the same
-    ``count`` gives the same shapes (the secret and the ids change).
+    ``count`` gives the same shapes run after run (the secret and the ids change). Under
+    pytest a draw or two differ from a plain script's (hypothesis reads its environment).
     """
     share = -(-count // len(BODIES))
     per_case = [_draw(case, share, secret) for case in BODIES]
