@@ -12,8 +12,9 @@ of 20 (RabbitMQ 4's default). The run passes when:
   dead letter without svckit's headers (dropped by the broker at its delivery limit);
 - nothing is left in a queue, ready or unacknowledged;
 - ``/readyz`` answered ready throughout;
-- the worker's log holds none of the planted secrets, no line longer than 16 KB, and no
-  unstructured error output; error headers hold no secret either.
+- the worker's log holds none of the planted secrets and no line longer than 16 KB; each
+  line is a JSON log line, none says a task was destroyed while pending, and none is at
+  ERROR but a handler's own failure; the error headers hold no secret either.
 
 ``bench/fuzz_worker.py`` runs the same with more messages and prints the figures.
 """
