@@ -1,7 +1,10 @@
 """Durability against the real RabbitMQ: nothing is lost, whatever happens to the processes.
 
 - A worker process is SIGKILLed mid-stream again and again; every published job is still
-  processed (some twice: delivery is at least once) and nothing is dead-lettered.
+  processed (some twice: delivery is at least once) and nothing is dead-lettered. A kill
+  re-runs only what was unfinished: a job a killed worker had finished runs again only if
+  it finished within `ACK_GRACE` of the kill (its ack could not be on the wire yet), so
+  what a kill re-runs is bounded by what was running when it landed.
 - The broker application (a private node of the test's own, never the shared one) is
   stopped and started under a running consumer and publisher; every message whose publish
   was confirmed is processed, readiness drops and comes back, and the same consumer
@@ -19,6 +22,7 @@ import collections
 import random
 import signal
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -49,6 +53,12 @@ WORKER_SCRIPT = Path(__file__).with_name("_worker_proc.py")
 
 JOBS = 2_000
 KILLS = 20
+#: Seconds a job takes (half to one and a half times this; one in 50 takes 30 times).
+WORK = 0.02
+#: A job that finished this long before its worker was killed must have been acknowledged
+#: (a finished message is acknowledged within milliseconds; the rest is this shared
+#: machine's scheduling).
+ACK_GRACE = 0.025
 #: How many new jobs a worker must finish before it is killed. It varies, so the kills
 #: land at different points of the stream (a worker holds up to 20 jobs at a time).
 PROGRESS_BEFORE_KILL = [15 + (37 * i) % 45 for i in range(KILLS)]
@@ -91,15 +101,22 @@ class KilledWorkers:
         self.store = store
         self.logs = logs
         self.key = unique("svckit-test:kill")
-        self.args = ("--service", service, "--exchange", exchange, "--key", self.key)
+        self.args = (
+            *("--service", service, "--exchange", exchange),
+            *("--key", self.key, "--work", str(WORK)),
+        )
         self.workers: list[WorkerProcess] = []
+        self.killed_at: dict[int, float] = {}
 
     async def finished(self) -> int:
         """How many distinct jobs some handler finished."""
         return int(await self.store.scard(f"{self.key}:done"))
 
     async def start(self) -> WorkerProcess:
-        worker = WorkerProcess(self.logs / f"worker-{len(self.workers)}.log", *self.args)
+        generation = str(len(self.workers))
+        worker = WorkerProcess(
+            self.logs / f"worker-{generation}.log", *self.args, "--generation", generation
+        )
         self.workers.append(worker)
         await worker.start()
         return worker
@@ -118,6 +135,7 @@ class KilledWorkers:
         """Start a worker, let it finish ``progress`` more jobs, then SIGKILL it."""
         worker = await self.start()
         await self.wait_for(worker, await self.finished() + progress, timeout=30)
+        self.killed_at[len(self.workers) - 1] = time.time()
         assert await worker.stop(signal.SIGKILL) == -signal.SIGKILL
         assert await self.finished() < JOBS, "a kill must land mid-stream"
 
@@ -130,12 +148,24 @@ class KilledWorkers:
     async def calls(self) -> int:
         return int(await self.store.get(f"{self.key}:calls") or 0)
 
+    async def running(self, generation: int) -> int:
+        """How many handlers the worker of ``generation`` was running (when it died)."""
+        return int(await self.store.get(f"{self.key}:running:{generation}") or 0)
+
+    async def reruns(self, generation: int) -> list[float]:
+        """Seconds before its kill that each job the worker finished, and ran again, finished."""
+        finished = await self.store.lrange(f"{self.key}:reruns:{generation}", 0, -1)
+        killed_at = self.killed_at.get(generation, time.time())
+        return [round(killed_at - float(at), 3) for at in finished]
+
     async def clean_up(self) -> None:
         for worker in self.workers:
             if worker.alive:
                 await worker.stop(signal.SIGKILL)
-        keys = [f"{self.key}:{name}" for name in ("done", "redelivered", "calls")]
-        await self.store.delete(*keys)
+        names = ["done", "redelivered", "calls", "done-by", "done-at"]
+        for generation in range(len(self.workers)):
+            names += [f"running:{generation}", f"reruns:{generation}"]
+        await self.store.delete(*(f"{self.key}:{name}" for name in names))
 
 
 @pytest.fixture
@@ -187,6 +217,18 @@ async def test_a_worker_killed_again_and_again_loses_no_message(
         # The kills hit unacknowledged work, which the broker handed out again.
         assert await workers.redelivered() > 0
         assert await workers.calls() > JOBS
+        # ...but only what was unfinished: a finished job is acknowledged at once, so what a
+        # kill re-runs is what was running then, and jobs finished a moment before it.
+        late = []
+        for generation in range(KILLS + 1):
+            reruns = await workers.reruns(generation)
+            if any(before > ACK_GRACE for before in reruns):
+                running = await workers.running(generation)
+                late.append(
+                    f"worker {generation} ({running} running when killed) had finished jobs "
+                    f"that ran again, this many seconds before its kill: {sorted(reruns)}"
+                )
+        assert late == [], "\n".join(late)
     finally:
         await workers.clean_up()
         if queue is not None:
