@@ -127,6 +127,8 @@ _KEY_HINT = re.compile("pass|pwd|secret|token|key|cookie|jwt|credential|session"
 _DIGIT_COLON = re.compile(r"\d:")
 _BOT_TOKEN_MIN_LENGTH = 32
 # Keys whose values svckit's own processors write; they never hold a secret.
+# Values that cannot hold a secret, by exact type (subclasses are checked as such).
+_PLAIN = frozenset({int, float, bool, type(None)})
 # Text this short is redacted once and remembered (1,024 of them at most).
 _CACHED_LENGTH = 128
 _OWN_KEYS = frozenset({"level", "logger", "service", "span_id", "timestamp", "trace_id"})
@@ -380,11 +382,13 @@ def redact_event(_logger: WrappedLogger, _method: str, event_dict: EventDict) ->
             continue
         if is_secret_key(key):
             event_dict[key] = MASK
-        elif value is None or isinstance(value, bool | int | float):
             continue
-        elif isinstance(value, str) and len(value) <= FIELD_LIMIT:
+        kind = type(value)
+        if kind is str and len(value) <= FIELD_LIMIT:
             # What redact_text does for text within every limit, without its detours.
             event_dict[key] = _redact_any(value)
+        elif kind in _PLAIN or value is None or isinstance(value, bool | int | float):
+            continue
         elif key in _TRACEBACK_KEYS and isinstance(value, str):
             event_dict[key] = redact_text(value, TRACEBACK_LIMIT, tail=True)
         else:

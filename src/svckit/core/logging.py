@@ -33,6 +33,7 @@ to standard error:
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
@@ -187,12 +188,28 @@ class _Route:
         raise structlog.DropEvent
 
 
+def _json_default(value: Any) -> Any:
+    # As structlog's own: what the object's __structlog__ gives, else its repr.
+    try:
+        return value.__structlog__()
+    except AttributeError:
+        return repr(value)
+
+
+# One encoder for every line: json.dumps with an option makes a new one each call.
+_ENCODER = json.JSONEncoder(default=_json_default)
+
+
+def _dumps(event_dict: EventDict, **_options: Any) -> str:
+    return _ENCODER.encode(event_dict)
+
+
 def _renderer(settings: ServiceSettings) -> Processor:
     fmt = settings.log_format
     if fmt == "auto":
         fmt = "json" if settings.is_production else "console"
     if fmt == "json":
-        return structlog.processors.JSONRenderer()
+        return structlog.processors.JSONRenderer(serializer=_dumps)
     stream = sys.stderr
     colors = stream.isatty() and "NO_COLOR" not in os.environ
     return structlog.dev.ConsoleRenderer(colors=colors)
