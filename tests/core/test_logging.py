@@ -182,6 +182,23 @@ def test_reconfiguring_reaches_a_logger_already_used(
     assert len(direct) == 3
 
 
+def test_structlog_reconfigured_reaches_a_logger_already_used() -> None:
+    configure_logging(settings())
+    log = get_logger("used")
+    log.info("to stderr")
+    with structlog.testing.capture_logs() as captured:
+        log.info("captured in place")
+    saved = structlog.get_config()
+    structlog.reset_defaults()
+    try:
+        with structlog.testing.capture_logs() as after_reset:
+            log.info("captured after a reset")
+    finally:
+        structlog.configure(**saved)
+    assert [line["event"] for line in captured] == ["captured in place"]
+    assert [line["event"] for line in after_reset] == ["captured after a reset"]
+
+
 def test_a_level_set_on_the_standard_library_logger_is_honoured(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -308,27 +308,28 @@ def get_logger(name: str | None = None) -> FilteringBoundLogger:
 class _Logger:
     """What `get_logger` returns: structlog's logger, bound once per configuration.
 
-    Each `configure_logging` installs a new handler, which identifies the
-    configuration: a logger used before it binds again on its next line. Before svckit
-    configures logging (or after a test resets it), structlog's own configuration
-    applies, line by line, as with ``structlog.get_logger``.
+    A configuration is svckit's handler (each `configure_logging` installs a new one)
+    and structlog's own settings (which `configure_logging`, ``structlog.configure``
+    or ``structlog.testing.capture_logs`` may replace): when either changes, the next
+    line binds again. Before svckit configures logging (or after a test resets it),
+    structlog's configuration applies line by line, as with ``structlog.get_logger``.
     """
 
     __slots__ = ("_bound", "_name")
 
     def __init__(self, name: str) -> None:
         self._name = name
-        self._bound: tuple[_StderrHandler, Any] | None = None
+        self._bound: tuple[tuple[Any, ...], Any] | None = None
 
     def __getattr__(self, attribute: str) -> Any:
-        handler, bound = self._bound or (None, None)
-        if handler is not _State.handler or handler is None:
-            if _State.handler is None:
-                return getattr(structlog.get_logger(self._name), attribute)
-            handler = _State.handler
-            bound = structlog.get_logger(self._name).bind()
-            self._bound = (handler, bound)
-        return getattr(bound, attribute)
+        handler = _State.handler
+        if handler is None:
+            return getattr(structlog.get_logger(self._name), attribute)
+        key = (handler, *structlog.get_config().values())
+        cached = self._bound
+        if cached is None or cached[0] != key:
+            cached = self._bound = (key, structlog.get_logger(self._name).bind())
+        return getattr(cached[1], attribute)
 
 
 @contextmanager
