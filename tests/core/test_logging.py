@@ -161,6 +161,183 @@ def test_loggers_made_before_configuration_follow_it(capsys: pytest.CaptureFixtu
     assert one_line(capsys)["service"] == "late"
 
 
+def test_reconfiguring_reaches_a_logger_already_used(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    direct = alone(monkeypatch)
+    log = get_logger("used")
+    configure_logging(settings(service_name="first", log_level="DEBUG"))
+    log.debug("first debug")
+    configure_logging(settings(service_name="second", log_level="INFO"))
+    log.debug("dropped now")
+    log.info("second info")
+    lines = json_lines(capsys.readouterr().err)
+    assert [(line["event"], line["service"]) for line in lines] == [
+        ("first debug", "first"),
+        ("second info", "second"),
+    ]
+    configure_logging(settings(log_format="console"))
+    log.info("as text")
+    assert "as text" in capsys.readouterr().err
+    assert len(direct) == 3
+
+
+def test_structlog_reconfigured_reaches_a_logger_already_used() -> None:
+    configure_logging(settings())
+    log = get_logger("used")
+    log.info("to stderr")
+    with structlog.testing.capture_logs() as captured:
+        log.info("captured in place")
+    saved = structlog.get_config()
+    structlog.reset_defaults()
+    try:
+        with structlog.testing.capture_logs() as after_reset:
+            log.info("captured after a reset")
+    finally:
+        structlog.configure(**saved)
+    assert [line["event"] for line in captured] == ["captured in place"]
+    assert [line["event"] for line in after_reset] == ["captured after a reset"]
+
+
+def test_a_level_set_on_the_standard_library_logger_is_honoured(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    direct = alone(monkeypatch)
+    configure_logging(settings())
+    log = get_logger("svckit.access.test")
+    log.info("shown")
+    logging.getLogger("svckit.access.test").setLevel(logging.WARNING)
+    try:
+        log.info("silenced")
+        log.warning("still shown")
+    finally:
+        logging.getLogger("svckit.access.test").setLevel(logging.NOTSET)
+    assert [line["event"] for line in json_lines(capsys.readouterr().err)] == [
+        "shown",
+        "still shown",
+    ]
+    assert len(direct) == 2
+
+
+def test_a_handler_added_later_gets_lines_of_a_logger_already_used(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    direct = alone(monkeypatch)
+    configure_logging(settings())
+    log = get_logger("x.y")
+    log.info("before")
+    stream = io.StringIO()
+    theirs = logging.StreamHandler(stream)
+    logging.getLogger("x").addHandler(theirs)
+    try:
+        log.info("after", token="hunter2")  # noqa: S106 - the secret to mask
+    finally:
+        logging.getLogger("x").removeHandler(theirs)
+    log.info("alone again")
+    assert [line["event"] for line in json_lines(capsys.readouterr().err)] == [
+        "before",
+        "after",
+        "alone again",
+    ]
+    assert len(direct) == 2
+    assert "'event': 'after'" in stream.getvalue()
+    assert "'token': '***'" in stream.getvalue()
+    assert "hunter2" not in stream.getvalue()
+
+
+def alone(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """svckit's handler alone on the root logger, as in a service (pytest adds its own).
+
+    Returns the lines svckit's handler writes directly, without the standard library.
+    """
+    root = logging.getLogger()
+    mine = [h for h in root.handlers if isinstance(h, svckit_logging._StderrHandler)]
+    monkeypatch.setattr(root, "handlers", mine)
+    direct: list[str] = []
+    write_line = svckit_logging._StderrHandler.write_line
+
+    def spy(handler: svckit_logging._StderrHandler, line: str) -> None:
+        direct.append(line)
+        write_line(handler, line)
+
+    monkeypatch.setattr(svckit_logging._StderrHandler, "write_line", spy)
+    return direct
+
+
+@pytest.mark.parametrize("fmt", ["json", "console"])
+def test_a_line_is_the_same_written_directly_or_through_the_standard_library(
+    fmt: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    direct = alone(monkeypatch)
+    configure_logging(settings(log_format=fmt))
+    log = get_logger("x")
+
+    def line() -> str:
+        with bind_context(request_id="r-1"):
+            log.info("paid %s", "in full", password="hunter2", user={"token": "t"}, n=3)  # noqa: S106
+        text = capsys.readouterr().err
+        # Everything but the timestamp.
+        return json.dumps({**json.loads(text), "timestamp": ""}) if fmt == "json" else text[28:]
+
+    written = line()
+    assert len(direct) == 1
+    logging.getLogger().addHandler(logging.NullHandler())  # now through the standard library
+    routed = line()
+    assert len(direct) == 1
+    assert written == routed
+    assert "hunter2" not in written
+    assert "'t'" not in written
+    assert '"t"' not in written
+    if fmt == "json":
+        assert json.loads(written) == {
+            "event": "paid in full",
+            "level": "info",
+            "logger": "x",
+            "service": "orders",
+            "request_id": "r-1",
+            "password": "***",
+            "user": {"token": "***"},
+            "n": 3,
+            "timestamp": "",
+        }
+
+
+def test_a_filter_on_the_logger_still_sees_the_record(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    direct = alone(monkeypatch)
+    configure_logging(settings())
+    seen: list[logging.LogRecord] = []
+
+    def drop(record: logging.LogRecord) -> bool:
+        seen.append(record)
+        return "drop me" not in str(record.msg)
+
+    logging.getLogger("x").addFilter(drop)
+    try:
+        get_logger("x").info("drop me")
+        get_logger("x").info("keep me")
+    finally:
+        logging.getLogger("x").removeFilter(drop)
+    assert len(seen) == 2
+    assert one_line(capsys)["event"] == "keep me"
+    get_logger("x").info("direct again")
+    assert len(direct) == 1
+
+
+def test_a_failing_stream_is_reported_not_raised(monkeypatch: pytest.MonkeyPatch) -> None:
+    direct = alone(monkeypatch)
+
+    class Broken(io.StringIO):
+        def write(self, _text: str) -> int:
+            raise OSError("disk full")
+
+    configure_logging(settings())
+    monkeypatch.setattr("sys.stderr", Broken())
+    get_logger("x").info("lost")  # does not raise, as logging.Handler.emit does not
+    assert len(direct) == 1
+
+
 def test_other_handlers_on_the_root_logger_are_left_alone(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

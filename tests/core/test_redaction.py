@@ -393,3 +393,13 @@ def test_a_value_under_a_secret_name_never_survives(
     masked = redact_text(text)
     assert secret not in masked
     assert redact_text(masked) == masked
+
+
+@pytest.mark.parametrize("length", [10, 127, 128, 129, 2000])
+def test_text_redacted_again_is_masked_again(length: int) -> None:
+    text = "password=hunter2 " + "x" * length
+    for _ in range(3):
+        assert redact_text(text).startswith("password=*** ")
+        event = redact_event(None, "info", {"event": text, "detail": text})
+        assert event["event"].startswith("password=*** ")
+        assert event["detail"].startswith("password=*** ")

@@ -127,6 +127,10 @@ _KEY_HINT = re.compile("pass|pwd|secret|token|key|cookie|jwt|credential|session"
 _DIGIT_COLON = re.compile(r"\d:")
 _BOT_TOKEN_MIN_LENGTH = 32
 # Keys whose values svckit's own processors write; they never hold a secret.
+# Values that cannot hold a secret, by exact type (subclasses are checked as such).
+_PLAIN = frozenset({int, float, bool, type(None)})
+# Text this short is redacted once and remembered (1,024 of them at most).
+_CACHED_LENGTH = 128
 _OWN_KEYS = frozenset({"level", "logger", "service", "span_id", "timestamp", "trace_id"})
 
 
@@ -180,7 +184,7 @@ def redact_text(text: str, limit: int | None = None, *, tail: bool = False) -> s
         'connecting to amqp://guest:***@rabbit/'
     """
     if limit is None or len(text) <= limit:
-        return _redact(text)
+        return _redact_any(text)
     read = limit * _READ_FACTOR
     redacted = _redact(text[-read:] if tail else text[:read])
     if len(redacted) <= limit and len(text) <= read:
@@ -203,6 +207,14 @@ def redact_text(text: str, limit: int | None = None, *, tail: bool = False) -> s
     return f"{redacted[:cut]}…[+{max(0, len(text) - cut)} chars]"
 
 
+def _redact_any(text: str) -> str:
+    # Short text repeats from line to line (messages, methods, routes, statuses as text):
+    # it is redacted once. Only short text is remembered, so the cache stays small.
+    if len(text) <= _CACHED_LENGTH:
+        return _redact_short(text)
+    return _redact(text)
+
+
 def _redact(text: str) -> str:
     lower = text.lower()
     if "://" in text:
@@ -218,6 +230,9 @@ def _redact(text: str) -> str:
     if "bearer" in lower:
         text = _BEARER.sub(rf"\g<1> {MASK}", text)
     return text
+
+
+_redact_short = lru_cache(maxsize=1024)(_redact)
 
 
 def _mask_values_of_secret_keys(text: str) -> str:
@@ -367,7 +382,12 @@ def redact_event(_logger: WrappedLogger, _method: str, event_dict: EventDict) ->
             continue
         if is_secret_key(key):
             event_dict[key] = MASK
-        elif value is None or isinstance(value, bool | int | float):
+            continue
+        kind = type(value)
+        if kind is str and len(value) <= FIELD_LIMIT:
+            # What redact_text does for text within every limit, without its detours.
+            event_dict[key] = _redact_any(value)
+        elif kind in _PLAIN or value is None or isinstance(value, bool | int | float):
             continue
         elif key in _TRACEBACK_KEYS and isinstance(value, str):
             event_dict[key] = redact_text(value, TRACEBACK_LIMIT, tail=True)

@@ -33,6 +33,7 @@ to standard error:
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
@@ -104,6 +105,18 @@ class _StderrHandler(logging.StreamHandler[TextIO]):
         # logging.StreamHandler.__init__ assigns the stream; it is read live instead.
         pass
 
+    def write_line(self, line: str) -> None:
+        """Write a line rendered by structlog, as `emit` writes a formatted record."""
+        self.acquire()
+        try:
+            stream = self.stream
+            stream.write(line + self.terminator)
+            stream.flush()
+        except Exception:  # noqa: BLE001 - as logging.Handler.emit: reported, not raised
+            self.handleError(logging.makeLogRecord({"msg": line}))
+        finally:
+            self.release()
+
 
 class _State:
     handler: _StderrHandler | None = None
@@ -127,12 +140,76 @@ def _add_trace_ids(_logger: WrappedLogger, _method: str, event_dict: EventDict) 
     return event_dict
 
 
+# The level of each of structlog's method names, as its processors see them.
+_LEVELS = {name.lower(): level for name, level in logging.getLevelNamesMapping().items()}
+
+
+def _only_to(handler: logging.Handler, logger: logging.Logger, level: int) -> bool:
+    # Whether the standard library would give a line of this level to ``handler`` alone,
+    # unchanged: no filter on the logger or the handlers (the ancestors' loggers' own
+    # filters do not apply), no other handler on the way (pytest's, Sentry's...).
+    if logger.filters or not logger.isEnabledFor(level):
+        return False
+    found = False
+    current: logging.Logger | None = logger
+    while current is not None:
+        for each in current.handlers:
+            if each is not handler or each.filters or level < each.level:
+                return False
+            found = True
+        if not current.propagate:
+            break
+        current = current.parent
+    return found
+
+
+class _Route:
+    """The last processor of structlog's lines: write them, or hand them over.
+
+    When svckit's handler is the only place the standard library would send the line,
+    it is rendered here and written by the handler directly (no LogRecord, no second
+    pass through a formatter), and the event ends here (``DropEvent``: nothing is left
+    for the standard library's logger to do). Otherwise it goes through the standard
+    library as before: its filters see it, every handler gets it, and svckit's
+    formats it the same way.
+    """
+
+    def __init__(self, handler: _StderrHandler, renderer: Processor) -> None:
+        self._handler = handler
+        self._renderer = renderer
+
+    def __call__(self, logger: logging.Logger, method: str, event_dict: EventDict) -> Any:
+        level = _LEVELS.get(method)
+        if level is None or not _only_to(self._handler, logger, level):
+            return structlog.stdlib.ProcessorFormatter.wrap_for_formatter(
+                logger, method, event_dict
+            )
+        self._handler.write_line(cast("str", self._renderer(logger, method, event_dict)))
+        raise structlog.DropEvent
+
+
+def _json_default(value: Any) -> Any:
+    # As structlog's own: what the object's __structlog__ gives, else its repr.
+    try:
+        return value.__structlog__()
+    except AttributeError:
+        return repr(value)
+
+
+# One encoder for every line: json.dumps with an option makes a new one each call.
+_ENCODER = json.JSONEncoder(default=_json_default)
+
+
+def _dumps(event_dict: EventDict, **_options: Any) -> str:
+    return _ENCODER.encode(event_dict)
+
+
 def _renderer(settings: ServiceSettings) -> Processor:
     fmt = settings.log_format
     if fmt == "auto":
         fmt = "json" if settings.is_production else "console"
     if fmt == "json":
-        return structlog.processors.JSONRenderer()
+        return structlog.processors.JSONRenderer(serializer=_dumps)
     stream = sys.stderr
     colors = stream.isatty() and "NO_COLOR" not in os.environ
     return structlog.dev.ConsoleRenderer(colors=colors)
@@ -141,9 +218,10 @@ def _renderer(settings: ServiceSettings) -> Processor:
 def configure_logging(settings: ServiceSettings) -> None:
     """Configure structlog and the standard library's logging for this process.
 
-    Safe to call again: the new settings replace the old ones, and svckit's handler on
-    the root logger is replaced, never added twice. Handlers that others put on the
-    root logger are left alone.
+    Safe to call again: the new settings replace the old ones, loggers already made or
+    used follow them, and svckit's handler on the root logger is replaced, never added
+    twice. Handlers that others put on the root logger are left alone (and get svckit's
+    lines too, already redacted).
 
     Args:
         settings: Supplies ``service_name``, ``log_level``, ``log_format`` and
@@ -160,31 +238,29 @@ def configure_logging(settings: ServiceSettings) -> None:
         timestamper,
         _add_trace_ids,
     ]
+    renderer = _renderer(settings)
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[*common, structlog.processors.format_exc_info, redact_event],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+    )
+    handler = _StderrHandler()
+    handler.setFormatter(formatter)
     structlog.configure(
         processors=[
             *common,
             structlog.stdlib.PositionalArgumentsFormatter(),
             structlog.processors.StackInfoRenderer(),
             structlog.processors.format_exc_info,
-            # Redacting before the record is handed over keeps secrets from any other
-            # handler on the root logger, too.
+            # Redacting before the line leaves keeps secrets from any other handler on
+            # the root logger, too.
             redact_event,
-            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+            _Route(handler, renderer),
         ],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.make_filtering_bound_logger(level),
-        # Loggers are made at import time, before configuration, and tests reconfigure.
+        # svckit's loggers cache their bound logger themselves, per configuration.
         cache_logger_on_first_use=False,
     )
-    formatter = structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=[*common, structlog.processors.format_exc_info, redact_event],
-        processors=[
-            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-            _renderer(settings),
-        ],
-    )
-    handler = _StderrHandler()
-    handler.setFormatter(formatter)
 
     root = logging.getLogger()
     if _State.handler is not None:
@@ -226,7 +302,34 @@ def get_logger(name: str | None = None) -> FilteringBoundLogger:
     """
     if name is None:
         name = sys._getframe(1).f_globals.get("__name__", "svckit")  # noqa: SLF001 - cheaper than inspect
-    return cast("FilteringBoundLogger", structlog.get_logger(name))
+    return cast("FilteringBoundLogger", _Logger(name))
+
+
+class _Logger:
+    """What `get_logger` returns: structlog's logger, bound once per configuration.
+
+    A configuration is svckit's handler (each `configure_logging` installs a new one)
+    and structlog's own settings (which `configure_logging`, ``structlog.configure``
+    or ``structlog.testing.capture_logs`` may replace): when either changes, the next
+    line binds again. Before svckit configures logging (or after a test resets it),
+    structlog's configuration applies line by line, as with ``structlog.get_logger``.
+    """
+
+    __slots__ = ("_bound", "_name")
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._bound: tuple[tuple[Any, ...], Any] | None = None
+
+    def __getattr__(self, attribute: str) -> Any:
+        handler = _State.handler
+        if handler is None:
+            return getattr(structlog.get_logger(self._name), attribute)
+        key = (handler, *structlog.get_config().values())
+        cached = self._bound
+        if cached is None or cached[0] != key:
+            cached = self._bound = (key, structlog.get_logger(self._name).bind())
+        return getattr(cached[1], attribute)
 
 
 @contextmanager
