@@ -49,9 +49,14 @@ class Readiness:
         try:
             async with asyncio.timeout(1):  # what an orchestrator's probe waits by default
                 reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
-                writer.write(b"GET /readyz HTTP/1.1\r\nHost: worker\r\nConnection: close\r\n\r\n")
-                status = await reader.readline()
-                writer.close()
+                try:
+                    writer.write(
+                        b"GET /readyz HTTP/1.1\r\nHost: worker\r\nConnection: close\r\n\r\n"
+                    )
+                    status = await reader.readline()
+                finally:
+                    # Also when the probe is cut off (a timeout, the watch cancelled).
+                    writer.close()
                 return b" 200 " in status
         except (OSError, TimeoutError):
             return False
@@ -231,6 +236,8 @@ async def run_fuzz(samples: list[Sample], workdir: Path, *, settle_timeout: floa
                 await _settle(service, outcome, workdir, settle_timeout)
             finally:
                 watcher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watcher  # its probe's connection is closed before the test ends
                 outcome.unready_s = readiness.unready_s
             await _take_letters(service, outcome)
             process.send_signal(signal.SIGTERM)
