@@ -115,7 +115,9 @@ async def test_sigterm_mid_batch_drains_and_a_second_run_finishes_the_rest() -> 
         )
         client = redis.from_url(REDIS_URL)
         async with client:
-            for pattern in (f"content/media-{suffix}/*", f"analytics-{suffix}:*"):
+            # The content, the analytics counters, and the service's cache (its inbox).
+            patterns = (f"content/media-{suffix}/*", f"analytics-{suffix}:*", f"{service}:*")
+            for pattern in patterns:
                 keys = [key async for key in client.scan_iter(pattern)]
                 if keys:
                     await client.delete(*keys)
