@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from svckit.cli import main
 from svckit.db import Database
-from tests.db.conftest import create_pg_database, drop_pg_database, pg_url
+from tests._postgres import create_pg_database, drop_pg_database, pg_url
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -13,39 +13,11 @@ from svckit.testing import ApiHarness
 if TYPE_CHECKING:
     import httpx2
 
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 PASSWORD = "Correct-Horse-42!"  # noqa: S105 - a test account's
 #: Far below OWASP's, so that tests do not spend their time hashing (never in production).
 FAST_ARGON2 = {"argon2_memory_cost": 8, "argon2_time_cost": 1, "argon2_parallelism": 1}
 
 StartApi: TypeAlias = Callable[..., Awaitable[ApiHarness[UsersApi]]]
-
-
-def pg_url(database: str) -> str:
-    return f"postgresql+asyncpg://postgres@127.0.0.1:5432/{database}"
-
-
-async def create_pg_database() -> str:
-    """A new, empty PostgreSQL database on the machine's server; its name."""
-    import asyncpg  # noqa: PLC0415 - only when PostgreSQL is there
-
-    name = f"svckit_users_{uuid.uuid4().hex[:12]}"
-    connection = await asyncpg.connect(PG_ADMIN)
-    try:
-        await connection.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await connection.close()
-    return name
-
-
-async def drop_pg_database(name: str) -> None:
-    import asyncpg  # noqa: PLC0415
-
-    connection = await asyncpg.connect(PG_ADMIN)
-    try:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await connection.close()
 
 
 def overrides(**values: Any) -> dict[str, Any]:

@@ -8,13 +8,8 @@ import pytest
 
 from examples.users_api.service import UsersApi
 from svckit.testing import ApiHarness
-from tests.examples.users_api._support import (
-    StartApi,
-    create_pg_database,
-    drop_pg_database,
-    overrides,
-    pg_url,
-)
+from tests._postgres import empty_database
+from tests.examples.users_api._support import StartApi, overrides
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -29,14 +24,8 @@ if TYPE_CHECKING:
 )
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
     """An empty database on each backend: a SQLite file, or a PostgreSQL database."""
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'users.sqlite3'}"
-        return
-    name = await create_pg_database()
-    try:
-        yield pg_url(name)
-    finally:
-        await drop_pg_database(name)
+    async with empty_database(request.param, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture

@@ -8,14 +8,9 @@ from typing import TYPE_CHECKING
 import pytest
 
 from svckit.cache import Cache
+from tests._postgres import create_pg_database, drop_pg_database, pg_url
 from tests.api.test_run import serve_and_stop_during_a_slow_request
-from tests.examples.users_api._support import (
-    FAST_ARGON2,
-    PASSWORD,
-    create_pg_database,
-    drop_pg_database,
-    pg_url,
-)
+from tests.examples.users_api._support import FAST_ARGON2, PASSWORD
 
 if TYPE_CHECKING:
     from pathlib import Path
