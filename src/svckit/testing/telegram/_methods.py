@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import re
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from svckit.testing.telegram._html import EntityError, utf16_length, visible_text
 from svckit.testing.telegram._model import DOWNLOAD_LIMIT, ApiError, SentMessage
 
 if TYPE_CHECKING:
     from svckit.testing.telegram._fake import FakeTelegram
+    from svckit.testing.telegram._model import StoredFile
 
 __all__ = ["METHODS", "Upload"]
 
@@ -132,22 +133,7 @@ async def send_message(fake: FakeTelegram, params: Params) -> Any:
 
 async def send_photo(fake: FakeTelegram, params: Params) -> Any:
     """sendPhoto: an upload (kept as bytes) or a file id; a caption up to 1024 characters."""
-    chat = fake.chat_for(params)
-    caption = _caption(params)
-    content, file_name = _file(fake, params, "photo")
-    sent = fake.record(
-        SentMessage(
-            chat_id=chat.id,
-            message_id=fake.next_message_id(chat.id),
-            method="sendPhoto",
-            text=params.get("caption"),
-            parse_mode=_str(params, "parse_mode"),
-            photo=content,
-            file_name=file_name,
-            reply_markup=_json(params.get("reply_markup")),
-        ),
-    )
-    stored = fake.store_file(content, "photos", file_name or "photo.jpg")
+    sent, stored, caption, _ = _send_file(fake, params, "photo", "sendPhoto")
     photo = [
         {
             "file_id": stored.file_id,
@@ -162,22 +148,7 @@ async def send_photo(fake: FakeTelegram, params: Params) -> Any:
 
 async def send_document(fake: FakeTelegram, params: Params) -> Any:
     """sendDocument: an upload (kept as bytes) or a file id."""
-    chat = fake.chat_for(params)
-    caption = _caption(params)
-    content, file_name = _file(fake, params, "document")
-    sent = fake.record(
-        SentMessage(
-            chat_id=chat.id,
-            message_id=fake.next_message_id(chat.id),
-            method="sendDocument",
-            text=params.get("caption"),
-            parse_mode=_str(params, "parse_mode"),
-            document=content,
-            file_name=file_name,
-            reply_markup=_json(params.get("reply_markup")),
-        ),
-    )
-    stored = fake.store_file(content, "documents", file_name or "document")
+    sent, stored, caption, file_name = _send_file(fake, params, "document", "sendDocument")
     document = {
         "file_id": stored.file_id,
         "file_unique_id": stored.file_unique_id,
@@ -185,6 +156,35 @@ async def send_document(fake: FakeTelegram, params: Params) -> Any:
         "file_size": stored.size,
     }
     return fake.message_json(sent, caption=caption, document=document)
+
+
+def _send_file(
+    fake: FakeTelegram, params: Params, kind: Literal["photo", "document"], method: str
+) -> tuple[SentMessage, StoredFile, str | None, str | None]:
+    """Record a sendPhoto or sendDocument and store its file.
+
+    Returns the message, the stored file, the caption as shown (checked before anything is
+    stored) and the upload's file name.
+    """
+    chat = fake.chat_for(params)
+    caption = _caption(params)
+    content, file_name = _file(fake, params, kind)
+    sent = fake.record(
+        SentMessage(
+            chat_id=chat.id,
+            message_id=fake.next_message_id(chat.id),
+            method=method,
+            text=params.get("caption"),
+            parse_mode=_str(params, "parse_mode"),
+            file_name=file_name,
+            reply_markup=_json(params.get("reply_markup")),
+            photo=content if kind == "photo" else None,
+            document=content if kind == "document" else None,
+        ),
+    )
+    default = "photo.jpg" if kind == "photo" else "document"
+    stored = fake.store_file(content, f"{kind}s", file_name or default)
+    return sent, stored, caption, file_name
 
 
 async def edit_message_text(fake: FakeTelegram, params: Params) -> Any:
