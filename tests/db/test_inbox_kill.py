@@ -60,11 +60,19 @@ async def test_killed_handlers_leave_each_effect_applied_exactly_once(postgres_u
                         assert await worker.stop() == 0
                         break
                     before = await count(db, effects)
+                    gap = await count(db, calls) - before  # the calls that ran again so far
                     await eventually(
                         lambda before=before: _grown(db, before),
                         timeout=30,
                         message="more effects committed",
                     )
+                    if await count(db, effects) < JOBS:
+                        # Kill while a handler has written its effect and not committed it.
+                        await eventually(
+                            lambda gap=gap: _mid_work(db, gap),
+                            timeout=30,
+                            message="a handler in flight",
+                        )
                     worker.process.kill()  # SIGKILL: handlers in flight never ack
                     await worker.process.wait()
                     if await count(db, effects) < JOBS:
@@ -83,6 +91,11 @@ async def test_killed_handlers_leave_each_effect_applied_exactly_once(postgres_u
 async def _grown(db: Database, before: int) -> bool:
     now = await count(db, effects)
     return now >= min(before + 10, JOBS)
+
+
+async def _mid_work(db: Database, gap: int) -> bool:
+    # A call counted (committed on its own) whose effect is not committed yet.
+    return await count(db, calls) - await count(db, effects) > gap
 
 
 async def _done(db: Database) -> bool:
